@@ -18,7 +18,22 @@ SEVERITY_TABLE: dict[str, str] = {
 }
 
 
-def map_severity(word: object, default: str = "warning") -> str:
-    if not isinstance(word, str):
+# Words that mean something else for one vendor, or that only one vendor sends. Looked up
+# before SEVERITY_TABLE, and only for that vendor.
+VENDOR_SEVERITY: dict[str, dict[str, str]] = {
+    # Urgency. PagerDuty's dynamic notifications page high for critical/error, low for warning/info.
+    "pagerduty": {"high": "error", "low": "warning"},
+    # $ALERT_TYPE; "success" is the recovery notification.
+    "datadog": {"success": "info"},
+    # {EVENT.NSEVERITY}: 0 Not classified, 1 Information, 2 Warning, 3 Average, 4 High, 5 Disaster.
+    "zabbix": {"0": "info", "1": "info", "2": "warning", "3": "warning", "4": "error", "5": "critical"},
+    # alertstream's own host agents: the check's status.
+    "cluster": {"ok": "info", "warning": "warning", "critical": "critical", "unknown": "info"},
+}
+
+
+def map_severity(word: object, default: str = "warning", vendor: str = "") -> str:
+    if isinstance(word, bool) or not isinstance(word, (str, int)):
         return default
-    return SEVERITY_TABLE.get(word.strip().lower(), default)
+    key = str(word).strip().lower()
+    return VENDOR_SEVERITY.get(vendor, {}).get(key) or SEVERITY_TABLE.get(key, default)

@@ -1,4 +1,5 @@
-"""Timestamps as alert sources send them: ISO-8601, epoch seconds or epoch milliseconds."""
+"""Timestamps as alert sources send them: ISO-8601, or epoch seconds, milliseconds,
+microseconds or nanoseconds (Opsgenie's updatedAt is in nanoseconds)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from datetime import UTC, datetime
 
 # Alertmanager (Go) writes the zero time for "not ended yet".
 _GO_ZERO_PREFIX = "0001-01-01"
-# Beyond this an epoch number is taken as milliseconds (year 5138 in seconds).
-_MILLIS_THRESHOLD = 100_000_000_000
+# An epoch number is read in the smallest unit that keeps it below year 5138 in seconds
+# (10**11 s): seconds, then milliseconds, microseconds, nanoseconds.
+_EPOCH_UNITS = ((1e17, 1e9), (1e14, 1e6), (1e11, 1e3))
 
 
 class TimestampError(ValueError):
@@ -22,7 +24,10 @@ def parse_timestamp(value: object) -> datetime | None:
     if isinstance(value, bool):
         raise TimestampError("a boolean is not a timestamp")
     if isinstance(value, (int, float)):
-        return _from_epoch(float(value))
+        try:
+            return _from_epoch(float(value))
+        except OverflowError as exc:  # an int too large for a float
+            raise TimestampError("epoch timestamp out of range") from exc
     if not isinstance(value, str):
         raise TimestampError("timestamp must be a string or a number")
     text = value.strip()
@@ -37,15 +42,20 @@ def parse_timestamp(value: object) -> datetime | None:
     except ValueError as exc:
         raise TimestampError(f"not an ISO-8601 or epoch timestamp: {text[:40]!r}") from exc
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:  # e.g. 9999-12-31T23:59:59-05:00 is past year 9999 in UTC
+        raise TimestampError(f"timestamp out of range: {text[:40]!r}") from exc
 
 
 def _from_epoch(number: float) -> datetime:
     if not math.isfinite(number) or number < 0:
         raise TimestampError("epoch timestamp must be a finite, non-negative number")
-    if number >= _MILLIS_THRESHOLD:
-        number /= 1000.0
+    for threshold, per_second in _EPOCH_UNITS:
+        if number >= threshold:
+            number /= per_second
+            break
     try:
         return datetime.fromtimestamp(number, tz=UTC)
     except (OverflowError, OSError, ValueError) as exc:

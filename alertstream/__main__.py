@@ -1,0 +1,5 @@
+import sys
+
+from alertstream.cli import main
+
+sys.exit(main())

@@ -1,0 +1,40 @@
+"""Reference records: what every stage emits to audit.refs. They name their
+input and output by id and carry the SHA-256 of the output, never its content."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+
+from alertstream.schemas.records import AuditRef
+
+STAGES = ("received", "checked", "analyzed", "notified")
+
+
+def make_ref(
+    *,
+    trace_id: str,
+    run_id: str,
+    stage: str,
+    input_ref: str,
+    output_ref: str,
+    content: bytes,
+    started_at: datetime,
+    finished_at: datetime,
+    status: str = "ok",
+    error: str | None = None,
+) -> AuditRef:
+    return AuditRef(
+        ref_id=uuid.uuid4().hex,
+        trace_id=trace_id,
+        run_id=run_id,
+        stage=stage,
+        input_ref=input_ref,
+        output_ref=output_ref,
+        content_sha256=hashlib.sha256(content).hexdigest(),
+        status=status,
+        started_at=started_at,
+        finished_at=finished_at,
+        error=error,
+    )

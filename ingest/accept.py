@@ -1,0 +1,82 @@
+"""From a decoded payload to the records the edge publishes. Pure: the clock and ids come in."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import datetime
+from types import ModuleType
+from typing import Any
+
+from alertstream.audit import make_ref
+from alertstream.schemas.codec import Codec
+from alertstream.schemas.records import NormalizedAlert
+from alertstream.schemas.topics import ALERTS_NORMALIZED, AUDIT_REFS
+
+from . import drivers
+from .publisher import OutRecord
+from .responses import EdgeError
+
+Redactor = Callable[[NormalizedAlert], NormalizedAlert]
+
+
+def choose_driver(payload: dict[str, Any], forced: str | None) -> ModuleType:
+    if forced is not None:
+        driver = drivers.BY_NAME.get(forced)
+        if driver is None:
+            raise EdgeError(404, f"unknown driver {forced!r}", drivers=sorted(drivers.BY_NAME))
+        return driver
+    driver = drivers.detect(payload)
+    if driver is None:
+        raise EdgeError(
+            400,
+            "unrecognized payload",
+            hint="no driver recognized this payload; POST it to /alerts/webhook/{driver}/ "
+            f"with one of: {', '.join(d.NAME for d in drivers.DRIVERS)}",
+        )
+    return driver
+
+
+def parse_alerts(driver: ModuleType, payload: dict[str, Any], received_at: datetime, max_alerts: int) -> list[NormalizedAlert]:
+    try:
+        alerts = driver.parse(payload, received_at)
+    except drivers.ParseError as exc:
+        raise EdgeError(400, "invalid payload", driver=exc.driver, problem=exc.problem) from None
+    if not alerts:
+        raise EdgeError(400, "invalid payload", driver=driver.NAME, problem="no alerts in payload")
+    if len(alerts) > max_alerts:
+        raise EdgeError(400, "too many alerts", limit=max_alerts, got=len(alerts))
+    return alerts
+
+
+def build_records(
+    alerts: list[NormalizedAlert],
+    *,
+    codec: Codec,
+    trace_id: str,
+    run_id: str,
+    received_at: datetime,
+    new_id: Callable[[], str],
+    redact: Redactor,
+    now: Callable[[], datetime],
+) -> tuple[list[OutRecord], list[dict[str, str]]]:
+    """The alerts (enveloped, redacted) and one `received` ref per alert."""
+    out: list[OutRecord] = []
+    accepted: list[dict[str, str]] = []
+    for alert in alerts:
+        enveloped = dataclasses.replace(redact(alert), event_id=new_id(), trace_id=trace_id, received_at=received_at)
+        value = codec.encode(enveloped)
+        out.append(OutRecord(ALERTS_NORMALIZED.name, enveloped.fingerprint.encode(), value))
+        ref = make_ref(
+            trace_id=trace_id,
+            run_id=run_id,
+            stage="received",
+            input_ref=f"http:{trace_id}",
+            output_ref=f"alert:{enveloped.event_id}",
+            content=value,
+            started_at=received_at,
+            finished_at=now(),
+        )
+        out.append(OutRecord(AUDIT_REFS.name, trace_id.encode(), codec.encode(ref)))
+        accepted.append({"event_id": enveloped.event_id, "fingerprint": enveloped.fingerprint})
+    return out, accepted

@@ -1,0 +1,25 @@
+"""Authentication per source: signature schemes, static credentials, replay protection.
+
+The edge loads policies once (load_policies / read_policies), builds one replay store,
+and awaits authenticate() for each request before the body is parsed.
+"""
+
+from __future__ import annotations
+
+from .policy import SourcePolicy, load_policies, read_policies
+from .replay import MemoryReplayStore, RedisReplayStore, ReplayStore, ReplayStoreError
+from .secret import Secret
+from .source_auth import AuthDecision, authenticate
+
+__all__ = [
+    "AuthDecision",
+    "MemoryReplayStore",
+    "RedisReplayStore",
+    "ReplayStore",
+    "ReplayStoreError",
+    "Secret",
+    "SourcePolicy",
+    "authenticate",
+    "load_policies",
+    "read_policies",
+]

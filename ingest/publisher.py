@@ -1,0 +1,93 @@
+"""Durable publishing for the edge: a request is accepted only once the broker
+has acknowledged every one of its records (idempotent producer, acks=all).
+
+One confluent-kafka producer per process. Its delivery callbacks run on a
+poller thread and resolve asyncio futures on the event loop, so the edge waits
+without blocking and without a database on the request path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from confluent_kafka import KafkaError, KafkaException, Producer
+
+from alertstream.config import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+
+class PublishError(Exception):
+    """The broker did not acknowledge; the caller must not report the records accepted."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutRecord:
+    topic: str
+    key: bytes
+    value: bytes
+
+
+class Publisher:
+    def __init__(self, settings: KafkaSettings) -> None:
+        self._settings = settings
+        self._producer = Producer(settings.producer_config())
+        self._stop = threading.Event()
+        self._poller = threading.Thread(target=self._poll_loop, name="kafka-poller", daemon=True)
+        self._poller.start()
+
+    def _poll_loop(self) -> None:
+        while not self._stop.is_set():
+            self._producer.poll(0.05)
+
+    async def publish(self, records: Sequence[OutRecord]) -> None:
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[None]] = []
+
+        def on_delivery(fut: asyncio.Future[None]):
+            def callback(err: KafkaError | None, _msg: object) -> None:
+                loop.call_soon_threadsafe(_settle, fut, err)
+
+            return callback
+
+        try:
+            for record in records:
+                fut = loop.create_future()
+                futures.append(fut)
+                self._producer.produce(record.topic, key=record.key, value=record.value, on_delivery=on_delivery(fut))
+        except BufferError as exc:
+            raise PublishError("producer queue full") from exc
+        except KafkaException as exc:
+            raise PublishError(f"produce failed: {exc.args[0].name() if exc.args else exc}") from exc
+        # librdkafka fails each record after message.timeout.ms; the margin only guards the poller.
+        timeout = self._settings.publish_timeout_ms / 1000 + 2
+        try:
+            await asyncio.wait_for(asyncio.gather(*futures), timeout)
+        except TimeoutError as exc:
+            raise PublishError("broker did not acknowledge in time") from exc
+
+    def ping(self, timeout: float = 2.0) -> bool:
+        """Blocking metadata request: is a broker reachable? (Run it in a thread.)"""
+        try:
+            self._producer.list_topics(timeout=timeout)
+            return True
+        except KafkaException:
+            return False
+
+    def close(self, timeout: float = 5.0) -> None:
+        self._producer.flush(timeout)
+        self._stop.set()
+        self._poller.join(timeout=1)
+
+
+def _settle(fut: asyncio.Future[None], err: KafkaError | None) -> None:
+    if fut.done():
+        return
+    if err is None:
+        fut.set_result(None)
+    else:
+        fut.set_exception(PublishError(f"broker rejected record: {err.name()}"))

@@ -1,0 +1,9 @@
+"""Channel driver registry. A driver that fails to import fails start-up."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from . import webhook
+
+CHANNEL_TYPES: dict[str, ModuleType] = {d.TYPE: d for d in (webhook,)}

@@ -1,0 +1,69 @@
+"""Batched writes of what the topics carry into PostgreSQL (the storage agent's I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import orjson
+from psycopg_pool import AsyncConnectionPool
+
+from alertstream.schemas.records import AuditRef, IncidentEvent, NotificationResult, to_avro
+
+
+async def write_refs(pool: AsyncConnectionPool, refs: Sequence[tuple[AuditRef, int, int]]) -> None:
+    """refs: (ref, partition, offset). Idempotent: a replayed ref is skipped by its id."""
+    if not refs:
+        return
+    async with pool.connection() as conn, conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO audit_refs (ref_id, trace_id, run_id, stage, input_ref, output_ref, content_sha256,"
+            " status, started_at, finished_at, error, prev_hash, kafka_partition, kafka_offset)"
+            " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (ref_id) DO NOTHING",
+            [
+                (r.ref_id, r.trace_id, r.run_id, r.stage, r.input_ref, r.output_ref, r.content_sha256, r.status,
+                 r.started_at, r.finished_at, r.error, r.prev_hash, partition, offset)
+                for r, partition, offset in refs
+            ],
+        )
+
+
+async def write_incident_events(pool: AsyncConnectionPool, events: Sequence[IncidentEvent]) -> None:
+    if not events:
+        return
+    latest: dict[str, IncidentEvent] = {}
+    for event in events:
+        if event.incident_id not in latest or latest[event.incident_id].version < event.version:
+            latest[event.incident_id] = event
+    async with pool.connection() as conn, conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO incident_events (incident_id, version, event_id, trace_id, reason, status, severity,"
+            " updated_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
+            [(e.incident_id, e.version, e.event_id, e.trace_id, e.reason, e.status, e.severity, e.updated_at)
+             for e in events],
+        )
+        await cur.executemany(
+            "INSERT INTO incidents (incident_id, version, status, severity, title, correlation_key, lane,"
+            " opened_at, updated_at, alerts) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+            " ON CONFLICT (incident_id) DO UPDATE SET version = EXCLUDED.version, status = EXCLUDED.status,"
+            " severity = EXCLUDED.severity, title = EXCLUDED.title, lane = EXCLUDED.lane,"
+            " updated_at = EXCLUDED.updated_at, alerts = EXCLUDED.alerts"
+            " WHERE incidents.version < EXCLUDED.version",
+            [
+                (e.incident_id, e.version, e.status, e.severity, e.title, e.correlation_key, e.lane.name,
+                 e.opened_at, e.updated_at, orjson.dumps([to_avro(a) for a in e.alerts]).decode())
+                for e in latest.values()
+            ],
+        )
+
+
+async def write_results(pool: AsyncConnectionPool, results: Sequence[NotificationResult]) -> None:
+    if not results:
+        return
+    async with pool.connection() as conn, conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO delivery_results (delivery_key, incident_id, incident_version, channel, status, attempt,"
+            " status_code, reason, started_at, finished_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+            " ON CONFLICT DO NOTHING",
+            [(r.delivery_key, r.incident_id, r.incident_version, r.channel, r.status, r.attempt, r.status_code,
+              r.reason, r.started_at, r.finished_at) for r in results],
+        )

@@ -1,0 +1,65 @@
+"""The storage agents: batch what the topics carry into PostgreSQL. A failed batch
+is retried before its offsets are committed, so nothing is skipped."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import faust
+import psycopg
+
+from alertstream.schemas.codec import SchemaError
+from alertstream.storage import writer
+
+from .check import Agent
+from .context import StageContext
+
+log = logging.getLogger(__name__)
+
+Write = Callable[[Any, Sequence[Any]], Awaitable[None]]
+
+
+def _make(ctx: StageContext, topic: str, write: Write, with_position: bool) -> Agent:
+    size = ctx.settings.worker.storage_batch_size
+    within = ctx.settings.worker.storage_batch_seconds
+
+    async def store(stream: faust.StreamT) -> None:
+        async for events in stream.take_events(size, within=within):
+            batch = []
+            for event in events:
+                try:
+                    record = ctx.codec.decode(event.value)
+                except SchemaError as exc:
+                    await ctx.dead_letter(topic, event.key, event.value, f"schema: {exc}")
+                    continue
+                batch.append((record, event.message.partition, event.message.offset) if with_position else record)
+            delay = 0.5
+            while True:
+                try:
+                    await write(await ctx.pool(), batch)
+                    break
+                except (psycopg.OperationalError, psycopg.errors.ConnectionTimeout, OSError) as exc:
+                    # The database is the queryable copy; the topic still holds the data, so wait, don't drop.
+                    log.warning("storing %d records from %s failed (%s); retrying in %.1fs", len(batch), topic,
+                                type(exc).__name__, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 10.0)
+                except Exception:
+                    log.exception("storing a batch from %s failed permanently; dead-lettering it", topic)
+                    for event in events:
+                        await ctx.dead_letter(topic, event.key, event.value, "storage: write failed")
+                    break
+
+    store.__name__ = f"store_{topic.replace('.', '_')}"
+    return store
+
+
+def make_storage_agents(ctx: StageContext) -> dict[str, Agent]:
+    return {
+        "audit.refs": _make(ctx, "audit.refs", writer.write_refs, with_position=True),
+        "incidents.events": _make(ctx, "incidents.events", writer.write_incident_events, with_position=False),
+        "notifications.results": _make(ctx, "notifications.results", writer.write_results, with_position=False),
+    }

@@ -76,9 +76,9 @@ class EdgeSettings:
 class WorkerSettings:
     app_id: str = "alertstream"
     data_dir: Path = Path(".alertstream/worker")
-    rebalance_timeout_s: float = 4.0
-    session_timeout_s: float = 6.0
-    heartbeat_interval_s: float = 1.0
+    rebalance_timeout_s: float = 30.0
+    session_timeout_s: float = 10.0
+    heartbeat_interval_s: float = 3.0
     web_port: int = 0  # 0 = faust's web server off
     webhook_url: str = ""  # the default channel of the spine's catch-all lane
     webhook_timeout_s: float = 5.0
@@ -119,9 +119,9 @@ class Settings:
         worker = WorkerSettings(
             app_id=env.get("ALERTSTREAM_APP_ID", "alertstream"),
             data_dir=Path(env.get("ALERTSTREAM_WORKER_DIR", str(state_dir / "worker"))),
-            rebalance_timeout_s=_float(env, "ALERTSTREAM_REBALANCE_TIMEOUT_S", 4.0),
-            session_timeout_s=_float(env, "ALERTSTREAM_SESSION_TIMEOUT_S", 6.0),
-            heartbeat_interval_s=_float(env, "ALERTSTREAM_HEARTBEAT_INTERVAL_S", 1.0),
+            rebalance_timeout_s=_float(env, "ALERTSTREAM_REBALANCE_TIMEOUT_S", 30.0),
+            session_timeout_s=_float(env, "ALERTSTREAM_SESSION_TIMEOUT_S", 10.0),
+            heartbeat_interval_s=_float(env, "ALERTSTREAM_HEARTBEAT_INTERVAL_S", 3.0),
             web_port=_int(env, "ALERTSTREAM_WORKER_WEB_PORT", 0),
             webhook_url=env.get("ALERTSTREAM_WEBHOOK_URL", ""),
             webhook_timeout_s=_float(env, "ALERTSTREAM_WEBHOOK_TIMEOUT_S", 5.0),

@@ -32,6 +32,7 @@ def run_dev(settings: Settings) -> int:
     # Dev favours fast restarts over production-grade group timeouts (Tansu joins wait for the rebalance timeout).
     env.setdefault("ALERTSTREAM_REBALANCE_TIMEOUT_S", "4")
     env.setdefault("ALERTSTREAM_SESSION_TIMEOUT_S", "6")
+    env.setdefault("ALERTSTREAM_HEARTBEAT_INTERVAL_S", "1")
     children: list[subprocess.Popen[bytes]] = []
     stopping = False
 

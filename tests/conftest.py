@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from alertstream.config import Settings
+from alertstream.embedded import EmbeddedBroker, free_port, start_broker
+
+from .components import Process, Receiver, pipeline_env, receiver, spawn, test_database, wait_ready
+
+
+@pytest.fixture(scope="session")
+def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("alertstream")
+
+
+@pytest.fixture(scope="session")
+def broker(session_dir: Path) -> Iterator[EmbeddedBroker]:
+    """One embedded broker (Tansu) for the whole session."""
+    started = start_broker(free_port(), session_dir / "broker.log")
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(session_dir: Path) -> Iterator[str]:
+    with test_database(session_dir) as url:
+        yield url
+
+
+@pytest.fixture
+def settings(broker: EmbeddedBroker, database_url: str, tmp_path: Path) -> Settings:
+    env = pipeline_env(broker.bootstrap, database_url, tmp_path)
+    return Settings.from_env(env)
+
+
+@dataclass
+class Pipeline:
+    base_url: str
+    receiver: Receiver
+    edge: Process
+    worker: Process
+    database_url: str
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def pipeline(broker: EmbeddedBroker, database_url: str, session_dir: Path) -> Iterator[Pipeline]:
+    """The real thing, once per session: edge under uvicorn, one stream worker, a local webhook receiver."""
+    with receiver() as sink:
+        port = free_port()
+        env = pipeline_env(
+            broker.bootstrap, database_url, session_dir,
+            ALERTSTREAM_PORT=str(port), ALERTSTREAM_WEBHOOK_URL=sink.url, ALERTSTREAM_APP_ID="as-e2e",
+        )
+        worker = spawn("worker", env, session_dir / "worker.log")
+        edge = spawn("edge", env, session_dir / "edge.log")
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_ready(base)
+            yield Pipeline(base, sink, edge, worker, database_url, env)
+        finally:
+            edge.stop()
+            worker.stop()
+            if os.environ.get("ALERTSTREAM_TEST_SHOW_LOGS"):
+                print(worker.log())

@@ -70,6 +70,7 @@ class EdgeSettings:
     workers: int = 1
     max_body_bytes: int = 1024 * 1024
     max_alerts_per_request: int = 1000
+    auth_policies_path: str = ""  # JSON file of per-source authentication (ingest/auth/policy.py)
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ class Settings:
             workers=_int(env, "ALERTSTREAM_EDGE_WORKERS", 1, minimum=1),
             max_body_bytes=_int(env, "ALERTSTREAM_MAX_BODY_BYTES", 1024 * 1024, minimum=1024),
             max_alerts_per_request=_int(env, "ALERTSTREAM_MAX_ALERTS", 1000, minimum=1),
+            auth_policies_path=env.get("ALERTSTREAM_AUTH_POLICIES", ""),
         )
         worker = WorkerSettings(
             app_id=env.get("ALERTSTREAM_APP_ID", "alertstream"),

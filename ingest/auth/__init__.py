@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from .policy import SourcePolicy, load_policies, read_policies
 from .replay import MemoryReplayStore, RedisReplayStore, ReplayStore, ReplayStoreError
-from .secret import Secret
 from .source_auth import AuthDecision, authenticate
 
 __all__ = [
@@ -17,7 +16,6 @@ __all__ = [
     "RedisReplayStore",
     "ReplayStore",
     "ReplayStoreError",
-    "Secret",
     "SourcePolicy",
     "authenticate",
     "load_policies",

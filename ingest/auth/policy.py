@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, TypeAlias
 
-from .secret import Secret
+from alertstream.secrets import Secret
+
 from .signatures import DEFAULT_TOLERANCE_S, standard_webhooks_secret
 
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")  # an RFC 9110 token
@@ -32,7 +33,7 @@ _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")  # an RFC 9110 token
 @dataclass(frozen=True)
 class GrafanaScheme:
     NAME: ClassVar[str] = "grafana"
-    secrets: tuple[Secret, ...]
+    secrets: tuple[Secret[bytes], ...]
     signature_header: str = "x-grafana-alerting-signature"
     # Set by default so the timestamp is signed and checked; null in the config turns it off
     # for contact points whose hmac_config has no timestamp_header.
@@ -43,26 +44,26 @@ class GrafanaScheme:
 @dataclass(frozen=True)
 class PagerDutyScheme:
     NAME: ClassVar[str] = "pagerduty"
-    secrets: tuple[Secret, ...]
+    secrets: tuple[Secret[bytes], ...]
 
 
 @dataclass(frozen=True)
 class GitHubScheme:
     NAME: ClassVar[str] = "github"
-    secrets: tuple[Secret, ...]
+    secrets: tuple[Secret[bytes], ...]
 
 
 @dataclass(frozen=True)
 class StandardWebhooksScheme:
     NAME: ClassVar[str] = "standardwebhooks"
-    secrets: tuple[Secret, ...]
+    secrets: tuple[Secret[bytes], ...]
     tolerance_s: int = DEFAULT_TOLERANCE_S
 
 
 @dataclass(frozen=True)
 class BasicCredential:
-    username: Secret  # compared in constant time like the password, so wrapped the same way
-    password: Secret
+    username: Secret[bytes]  # compared in constant time like the password, so wrapped the same way
+    password: Secret[bytes]
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class BasicScheme:
 @dataclass(frozen=True)
 class TokenScheme:
     NAME: ClassVar[str] = "token"
-    tokens: tuple[Secret, ...]
+    tokens: tuple[Secret[bytes], ...]
 
 
 Scheme: TypeAlias = (
@@ -179,7 +180,7 @@ def _basic(where: str, raw: Any) -> BasicScheme:
             raise ValueError(f"{at}: 'username' must be a non-empty string without ':'")
         if not isinstance(password, str) or not password:
             raise ValueError(f"{at}: 'password' must be a non-empty string")
-        credentials.append(BasicCredential(Secret.from_text(username), Secret.from_text(password)))
+        credentials.append(BasicCredential(_utf8(username), _utf8(password)))
     return BasicScheme(credentials=tuple(credentials))
 
 
@@ -214,8 +215,13 @@ def _strings(where: str, options: Mapping[str, Any], key: str) -> list[str]:
     return values
 
 
-def _text_secrets(where: str, options: Mapping[str, Any], key: str) -> tuple[Secret, ...]:
-    return tuple(Secret.from_text(value) for value in _strings(where, options, key))
+def _text_secrets(where: str, options: Mapping[str, Any], key: str) -> tuple[Secret[bytes], ...]:
+    return tuple(_utf8(value) for value in _strings(where, options, key))
+
+
+def _utf8(text: str) -> Secret[bytes]:
+    """Vendors that take a secret as typed (Grafana, PagerDuty, GitHub) sign with its UTF-8 bytes."""
+    return Secret(text.encode("utf-8"))
 
 
 def _header(where: str, key: str, value: Any) -> str:

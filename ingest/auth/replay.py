@@ -29,6 +29,11 @@ class ReplayStore(Protocol):
         """True when key was recorded within the last ttl_s seconds; records it when not."""
         ...
 
+    async def forget(self, key: str) -> None:
+        """Drop a record, so that a sender's retry of a message the edge did not accept is not
+        taken for a replay (Standard Webhooks retries keep the webhook-id)."""
+        ...
+
 
 def _check_ttl(ttl_s: int) -> None:
     if isinstance(ttl_s, bool) or not isinstance(ttl_s, int) or ttl_s < 1:
@@ -67,6 +72,9 @@ class MemoryReplayStore:
         self._expiry[key] = now + ttl_s
         return False
 
+    async def forget(self, key: str) -> None:
+        self._expiry.pop(key, None)
+
     def _purge(self, now: float) -> None:
         # Recording order is expiry order when every key has the same TTL; a longer-lived key at
         # the front only delays purging, and max_keys still bounds the size.
@@ -96,6 +104,12 @@ class RedisReplayStore:
         except (RedisError, OSError) as exc:
             raise ReplayStoreError("replay_store_unavailable", type(exc).__name__) from exc
         return not created
+
+    async def forget(self, key: str) -> None:
+        try:
+            await self._client.delete(self._prefix + key)
+        except (RedisError, OSError) as exc:
+            raise ReplayStoreError("replay_store_unavailable", type(exc).__name__) from exc
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -18,10 +18,13 @@ import hmac
 import re
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
+from typing import TypeAlias
 
-from .secret import Secret
+from alertstream.secrets import Secret
 
 DEFAULT_TOLERANCE_S = 300
+
+Secrets: TypeAlias = Sequence[Secret[bytes]]  # every active secret; any one may match
 
 # Unix seconds; 12 digits reach the year 33658, so int() stays small.
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
@@ -54,7 +57,7 @@ def check_timestamp(timestamp: str, now: float, tolerance_s: int) -> Rejection |
 def verify_grafana(
     body: bytes,
     signature: str,
-    secrets: Sequence[Secret],
+    secrets: Secrets,
     *,
     timestamp: str | None,
     now: float,
@@ -77,7 +80,7 @@ def verify_grafana(
     return _verdict([received], _macs(secrets, *parts))
 
 
-def verify_pagerduty(body: bytes, signature_header: str, secrets: Sequence[Secret]) -> Rejection | None:
+def verify_pagerduty(body: bytes, signature_header: str, secrets: Secrets) -> Rejection | None:
     """PagerDuty webhooks V3: "v1=<hex>[,v1=<hex>…]", one entry per signing secret PagerDuty holds.
     Entries of other versions are ignored; an unreadable v1 entry simply matches nothing.
     https://developer.pagerduty.com/docs/webhooks/webhook-signatures/
@@ -90,7 +93,7 @@ def verify_pagerduty(body: bytes, signature_header: str, secrets: Sequence[Secre
     return _verdict(received, _macs(secrets, body))
 
 
-def verify_github(body: bytes, signature: str, secrets: Sequence[Secret]) -> Rejection | None:
+def verify_github(body: bytes, signature: str, secrets: Secrets) -> Rejection | None:
     """GitHub-style "X-Hub-Signature-256: sha256=<hex>" over the body.
     https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
     """
@@ -107,7 +110,7 @@ def verify_standard_webhook(
     webhook_id: str,
     timestamp: str,
     signature_header: str,
-    secrets: Sequence[Secret],
+    secrets: Secrets,
     now: float,
     tolerance_s: int = DEFAULT_TOLERANCE_S,
 ) -> Rejection | None:
@@ -130,7 +133,7 @@ def verify_standard_webhook(
     return _verdict(received, _macs(secrets, prefix, body))
 
 
-def standard_webhooks_secret(text: str) -> Secret:
+def standard_webhooks_secret(text: str) -> Secret[bytes]:
     """A "whsec_<base64>" signing secret as its key bytes. The message never repeats the secret."""
     if not text.startswith(_WHSEC_PREFIX):
         raise ValueError("a Standard Webhooks secret must start with 'whsec_'")
@@ -143,7 +146,7 @@ def standard_webhooks_secret(text: str) -> Secret:
     return Secret(key)
 
 
-def _macs(secrets: Sequence[Secret], *parts: bytes) -> list[bytes]:
+def _macs(secrets: Secrets, *parts: bytes) -> list[bytes]:
     """One digest per active secret, fed in parts so a large body is never copied."""
     digests = []
     for secret in secrets:

@@ -4,6 +4,9 @@
                                   now=time.time(), replay_store=store)
     if not decision.ok:
         raise EdgeError(decision.status, decision.reason, decision.headers)
+    ...  # and if the edge then does not accept the message (e.g. publishing fails):
+    if decision.replay_key:
+        await store.forget(decision.replay_key)
 
 Schemes allowed for a source are tried in the policy's order and any one passing
 admits. A scheme whose credentials are absent is skipped; wrong credentials
@@ -16,9 +19,13 @@ in a JSON body or a metric label; they never hold a secret or anything received.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, NamedTuple, assert_never
+
+from alertstream.secrets import Secret
 
 from .policy import (
     BasicScheme,
@@ -49,6 +56,9 @@ class AuthDecision:
     reason: str
     scheme: str | None = None  # the scheme that admitted or refused, when one did
     challenge: str | None = None  # WWW-Authenticate value on a 401
+    # Set when admitting recorded a message id: the edge forgets it if it then fails to accept
+    # the message, or the sender's retry (same id) would be refused as a replay.
+    replay_key: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -62,6 +72,7 @@ class AuthDecision:
 class _Outcome(NamedTuple):
     kind: Literal["pass", "absent", "fail"]
     reason: str = ""
+    replay_key: str | None = None
 
 
 _PASS = _Outcome("pass")
@@ -94,7 +105,7 @@ async def authenticate(
         except ReplayStoreError:
             outcome = _Outcome("fail", _UNAVAILABLE)
         if outcome.kind == "pass":
-            return AuthDecision(200, "verified", scheme.NAME)
+            return AuthDecision(200, "verified", scheme.NAME, replay_key=outcome.replay_key)
         if outcome.kind == "fail":
             status = 503 if outcome.reason == _UNAVAILABLE else 403
             decision = AuthDecision(status, outcome.reason, scheme.NAME)
@@ -160,9 +171,10 @@ async def _standard_webhooks(
     # Recorded only once the signature verifies, so nobody can burn ids they could not sign.
     # A timestamp is accepted from now - tolerance to now + tolerance, so an id must be
     # remembered for twice the tolerance to outlive every acceptable replay of it.
-    if await store.seen_before(f"{source}:{webhook_id}", 2 * scheme.tolerance_s):
+    key = f"{source}:{webhook_id}"
+    if await store.seen_before(key, 2 * scheme.tolerance_s):
         return _Outcome("fail", "replayed")
-    return _PASS
+    return _Outcome("pass", replay_key=key)
 
 
 def _authorization(headers: Mapping[str, str], kind: str) -> str | None:
@@ -188,7 +200,7 @@ def _basic(scheme: BasicScheme, headers: Mapping[str, str]) -> _Outcome:
     user, secret = username.encode("utf-8"), password.encode("utf-8")
     matched = False
     for credential in scheme.credentials:  # every entry and both fields compared, in constant time
-        matched |= credential.username.equals(user) & credential.password.equals(secret)
+        matched |= _same(credential.username, user) & _same(credential.password, secret)
     return _PASS if matched else _Outcome("fail", "bad_credentials")
 
 
@@ -201,8 +213,13 @@ def _token(scheme: TokenScheme, headers: Mapping[str, str]) -> _Outcome:
     for candidate in candidates:
         raw = candidate.strip().encode("utf-8", "replace")
         for token in scheme.tokens:
-            matched |= token.equals(raw)
+            matched |= _same(token, raw)
     return _PASS if matched else _Outcome("fail", "bad_credentials")
+
+
+def _same(secret: Secret[bytes], candidate: bytes) -> bool:
+    """Constant time, over digests so that neither length shows in the timing."""
+    return hmac.compare_digest(hashlib.sha256(secret.reveal()).digest(), hashlib.sha256(candidate).digest())
 
 
 def _challenge(policy: SourcePolicy) -> str:

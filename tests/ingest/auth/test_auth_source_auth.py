@@ -9,8 +9,6 @@ import base64
 from collections.abc import Mapping
 
 import pytest
-from starlette.datastructures import Headers
-
 from alertstream.ingest.auth import (
     AuthDecision,
     MemoryReplayStore,
@@ -19,6 +17,7 @@ from alertstream.ingest.auth import (
     authenticate,
     load_policies,
 )
+from starlette.datastructures import Headers
 
 BODY = (
     '{"receiver":"alertstream","status":"firing","alerts":[{"labels":{"alertname":"DiskFull","host":"db-01"},'
@@ -40,26 +39,52 @@ BASIC_WRONG = "YWxlcnRtYW5hZ2VyOndyb25n"  # base64("alertmanager:wrong")
 BASIC_UTF8 = "Y2Fmw6k6cMOkc3M="  # base64 of the UTF-8 bytes of "café:päss"
 
 SECRET_TEXTS = [
-    "gf-old-secret-7Q2x", "gf-new-secret-9Kp4", "pd-signing-secret-A1", "pd-signing-secret-B2",
-    "gh-hook-secret-Zk3", "whsec_YWxlcnRzdHJlYW0tdGVzdC1rZXktMDAwMQ==", "YWxlcnRzdHJlYW0tdGVzdC1rZXktMDAwMQ==",
-    "s3cr3t:with:colons", "päss", "tok-current-8f2", "tok-previous-1c9",
+    "gf-old-secret-7Q2x",
+    "gf-new-secret-9Kp4",
+    "pd-signing-secret-A1",
+    "pd-signing-secret-B2",
+    "gh-hook-secret-Zk3",
+    "whsec_YWxlcnRzdHJlYW0tdGVzdC1rZXktMDAwMQ==",
+    "YWxlcnRzdHJlYW0tdGVzdC1rZXktMDAwMQ==",
+    "s3cr3t:with:colons",
+    "päss",
+    "tok-current-8f2",
+    "tok-previous-1c9",
 ]
 
 CONFIG = {
     "grafana": {"schemes": {"grafana": {"secrets": ["gf-old-secret-7Q2x", "gf-new-secret-9Kp4"]}}},
     "grafana-no-ts": {"schemes": {"grafana": {"secrets": ["gf-new-secret-9Kp4"], "timestamp_header": None}}},
-    "grafana-custom": {"schemes": {"grafana": {"secrets": ["gf-new-secret-9Kp4"], "signature_header": "X-Sig",
-                                               "timestamp_header": "X-Sig-Time", "tolerance_s": 60}}},
+    "grafana-custom": {
+        "schemes": {
+            "grafana": {
+                "secrets": ["gf-new-secret-9Kp4"],
+                "signature_header": "X-Sig",
+                "timestamp_header": "X-Sig-Time",
+                "tolerance_s": 60,
+            }
+        }
+    },
     "pagerduty": {"schemes": {"pagerduty": {"secrets": ["pd-signing-secret-B2"]}}},
     "github": {"schemes": {"github": {"secrets": ["gh-hook-secret-Zk3"]}}},
     "svix": {"schemes": {"standardwebhooks": {"secrets": ["whsec_YWxlcnRzdHJlYW0tdGVzdC1rZXktMDAwMQ=="]}}},
-    "svix-too": {"schemes": {"standardwebhooks": {"secrets": ["whsec_YWxlcnRzdHJlYW0tdGVzdC1rZXktMDAwMQ=="]}}},
-    "alertmanager": {"schemes": {"basic": {"credentials": [
-        {"username": "alertmanager", "password": "s3cr3t:with:colons"}, {"username": "café", "password": "päss"},
-    ]}}},
+    "svix-too": {
+        "schemes": {"standardwebhooks": {"secrets": ["whsec_YWxlcnRzdHJlYW0tdGVzdC1rZXktMDAwMQ=="]}}
+    },
+    "alertmanager": {
+        "schemes": {
+            "basic": {
+                "credentials": [
+                    {"username": "alertmanager", "password": "s3cr3t:with:colons"},
+                    {"username": "café", "password": "päss"},
+                ]
+            }
+        }
+    },
     "token": {"schemes": {"token": {"tokens": ["tok-current-8f2", "tok-previous-1c9"]}}},
-    "mixed": {"schemes": {"token": {"tokens": ["tok-current-8f2"]},
-                          "grafana": {"secrets": ["gf-new-secret-9Kp4"]}}},
+    "mixed": {
+        "schemes": {"token": {"tokens": ["tok-current-8f2"]}, "grafana": {"secrets": ["gf-new-secret-9Kp4"]}}
+    },
     "dev": {"required": False, "schemes": {"token": {"tokens": ["tok-current-8f2"]}}},
     "open": {"required": False},
 }
@@ -67,11 +92,17 @@ POLICIES = load_policies(CONFIG)
 
 
 async def check(
-    source: str | None, headers: Mapping[str, str], *, now: float = NOW, store: MemoryReplayStore | None = None,
+    source: str | None,
+    headers: Mapping[str, str],
+    *,
+    now: float = NOW,
+    store: MemoryReplayStore | None = None,
     body: bytes = BODY,
 ) -> AuthDecision:
     policy = POLICIES[source] if source is not None else None
-    return await authenticate(policy, headers, body, now=now, replay_store=store if store is not None else MemoryReplayStore())
+    return await authenticate(
+        policy, headers, body, now=now, replay_store=store if store is not None else MemoryReplayStore()
+    )
 
 
 def assert_ok(decision: AuthDecision, scheme: str | None) -> None:
@@ -114,7 +145,10 @@ async def test_valid_credentials_admit(source: str, headers: dict[str, str]) -> 
 
 
 async def test_starlette_headers_are_read_as_the_edge_passes_them() -> None:
-    raw = [(b"x-hub-signature-256", f"sha256={GH_SIG_1}".encode()), (b"x-hub-signature-256", b"sha256=" + b"0" * 64)]
+    raw = [
+        (b"x-hub-signature-256", f"sha256={GH_SIG_1}".encode()),
+        (b"x-hub-signature-256", b"sha256=" + b"0" * 64),
+    ]
     assert_ok(await check("github", Headers(raw=raw)), "github")  # first value wins, as in Starlette
     assert_refused(await check("github", Headers(raw=list(reversed(raw)))), 403, "bad_signature")
 
@@ -132,15 +166,25 @@ async def test_no_policy_is_not_checked_here() -> None:
     ("source", "headers", "challenge"),
     [
         ("grafana", {}, None),
-        ("grafana", {"X-Grafana-Alerting-Signature": GF_SIG_TS_NEW}, None),  # timestamp header is on by default
+        (
+            "grafana",
+            {"X-Grafana-Alerting-Signature": GF_SIG_TS_NEW},
+            None,
+        ),  # timestamp header is on by default
         ("pagerduty", {"X-Hub-Signature-256": f"sha256={GH_SIG_1}"}, None),
         ("svix", {"webhook-id": SW_ID, "webhook-signature": f"v1,{SW_SIG_1}"}, None),
-        ("alertmanager", {"Authorization": "Bearer tok-current-8f2"}, 'Basic realm="alertstream", charset="UTF-8"'),
+        (
+            "alertmanager",
+            {"Authorization": "Bearer tok-current-8f2"},
+            'Basic realm="alertstream", charset="UTF-8"',
+        ),
         ("token", {"Authorization": f"Basic {BASIC_GOOD}"}, 'Bearer realm="alertstream"'),
         ("mixed", {}, 'Bearer realm="alertstream"'),
     ],
 )
-async def test_missing_credentials_is_401(source: str, headers: dict[str, str], challenge: str | None) -> None:
+async def test_missing_credentials_is_401(
+    source: str, headers: dict[str, str], challenge: str | None
+) -> None:
     decision = await check(source, headers)
     assert_refused(decision, 401, "missing_credentials")
     assert decision.challenge == challenge
@@ -185,14 +229,23 @@ async def test_wrong_credentials_are_403(source: str, headers: dict[str, str], r
         ("svix", {**SW_OK, "webhook-timestamp": "1732871234abc"}, "malformed_timestamp"),
         ("svix", {**SW_OK, "webhook-id": "two words"}, "malformed_id"),
         ("alertmanager", {"Authorization": "Basic %%%"}, "malformed_credentials"),
-        ("alertmanager", {"Authorization": "Basic " + base64.b64encode(b"no-colon").decode()}, "malformed_credentials"),
-        ("alertmanager", {"Authorization": "Basic " + base64.b64encode(b"\xff\xfe:x").decode()},
-         "malformed_credentials"),
+        (
+            "alertmanager",
+            {"Authorization": "Basic " + base64.b64encode(b"no-colon").decode()},
+            "malformed_credentials",
+        ),
+        (
+            "alertmanager",
+            {"Authorization": "Basic " + base64.b64encode(b"\xff\xfe:x").decode()},
+            "malformed_credentials",
+        ),
         ("alertmanager", {"Authorization": "Basic ÿÿÿÿ"}, "malformed_credentials"),
         ("alertmanager", {"Authorization": "Basic"}, "malformed_credentials"),
     ],
 )
-async def test_malformed_headers_are_403_not_exceptions(source: str, headers: dict[str, str], reason: str) -> None:
+async def test_malformed_headers_are_403_not_exceptions(
+    source: str, headers: dict[str, str], reason: str
+) -> None:
     assert_refused(await check(source, headers), 403, reason)
 
 
@@ -213,7 +266,9 @@ async def test_configured_tolerance_is_used(now: float, status: int) -> None:
     assert decision.status == status
 
 
-@pytest.mark.parametrize(("now", "status"), [(NOW + 300, 200), (NOW + 301, 403), (NOW - 300, 200), (NOW - 301, 403)])
+@pytest.mark.parametrize(
+    ("now", "status"), [(NOW + 300, 200), (NOW + 301, 403), (NOW - 300, 200), (NOW - 301, 403)]
+)
 async def test_standard_webhooks_tolerance_edges(now: float, status: int) -> None:
     assert (await check("svix", SW_OK, now=now)).status == status
 
@@ -224,6 +279,22 @@ async def test_standard_webhooks_replay_is_refused() -> None:
     assert_refused(await check("svix", SW_OK, store=store, now=NOW + 10), 403, "replayed")
     # Ids are per source: another source's sender may reuse the same id.
     assert_ok(await check("svix-too", SW_OK, store=store), "standardwebhooks")
+
+
+async def test_forgetting_lets_the_senders_retry_through() -> None:
+    # The edge admitted the message but could not accept it (say publishing failed): it forgets the
+    # id, and the sender's retry, which keeps the webhook-id, is not taken for a replay.
+    store = MemoryReplayStore()
+    decision = await check("svix", SW_OK, store=store)
+    assert decision.replay_key is not None
+    await store.forget(decision.replay_key)
+    assert_ok(await check("svix", SW_OK, store=store, now=NOW + 5), "standardwebhooks")
+
+
+async def test_only_recorded_admissions_carry_a_replay_key() -> None:
+    assert (await check("grafana", GRAFANA_OK)).replay_key is None
+    assert (await check("token", {"X-API-Key": "tok-current-8f2"})).replay_key is None
+    assert (await check("svix", {**SW_OK, "webhook-signature": "v1,AAAA"})).replay_key is None
 
 
 async def test_a_forged_request_does_not_burn_the_id() -> None:
@@ -240,6 +311,9 @@ async def test_replay_store_down_is_503() -> None:
         async def seen_before(self, key: str, ttl_s: int) -> bool:
             raise ReplayStoreError("replay_store_unavailable", "ConnectionError")
 
+        async def forget(self, key: str) -> None:
+            raise AssertionError("nothing was recorded")
+
     decision = await authenticate(POLICIES["svix"], SW_OK, BODY, now=NOW, replay_store=DownStore())
     assert_refused(decision, 503, "replay_store_unavailable")
 
@@ -252,8 +326,12 @@ async def test_replay_window_covers_the_whole_tolerance() -> None:
             seen.append((key, ttl_s))
             return False
 
-    await authenticate(POLICIES["svix"], SW_OK, BODY, now=NOW, replay_store=RecordingStore())
+        async def forget(self, key: str) -> None:
+            raise AssertionError("authenticate never forgets by itself")
+
+    decision = await authenticate(POLICIES["svix"], SW_OK, BODY, now=NOW, replay_store=RecordingStore())
     assert seen == [(f"svix:{SW_ID}", 600)]
+    assert decision.replay_key == f"svix:{SW_ID}"
 
 
 # --- several schemes, and required: false -------------------------------------------------------------
@@ -308,5 +386,5 @@ def test_policies_never_show_their_secrets() -> None:
     shown = repr(POLICIES) + str(POLICIES) + " ".join(f"{p}" for p in POLICIES.values())
     for text in SECRET_TEXTS + ["alertstream-test-key-0001", "YWxlcnRzdHJlYW0"]:
         assert text not in shown
-    assert "Secret('********')" in shown
+    assert "Secret('***')" in shown
     assert isinstance(POLICIES["grafana"], SourcePolicy)

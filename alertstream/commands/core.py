@@ -1,0 +1,92 @@
+"""The spine's commands: dev, edge, worker, migrate, topics, trace."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from alertstream.config import Settings
+
+
+def cmd_edge(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from alertstream.streams.admin import ensure_topics
+
+    ensure_topics(settings.kafka)
+    uvicorn.run(
+        "alertstream.ingest.app:app_from_env",
+        factory=True,
+        host=settings.edge.host,
+        port=settings.edge.port,
+        workers=settings.edge.workers,
+        log_level=settings.log_level.lower(),
+        access_log=False,  # one line per alert would dwarf everything else at volume
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    import faust
+
+    from alertstream.streams.admin import ensure_topics
+    from alertstream.streams.topology import build_app
+
+    ensure_topics(settings.kafka)
+    settings.worker.data_dir.mkdir(parents=True, exist_ok=True)
+    app = build_app(settings)
+    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
+    worker.execute_from_commandline()  # returns only at shutdown (SIGINT/SIGTERM)
+    return 0
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from alertstream.storage.migrate import migrate
+
+    if not settings.database_url:
+        print("alertstream migrate: DATABASE_URL is not set", file=sys.stderr)
+        return 2
+    applied = migrate(settings.database_url)
+    print("applied: " + ", ".join(applied) if applied else "database is up to date")
+    return 0
+
+
+def cmd_topics(settings: Settings, args: argparse.Namespace) -> int:
+    from alertstream.streams.admin import ensure_topics
+
+    created = ensure_topics(settings.kafka)
+    print("created: " + ", ".join(created) if created else "all topics exist")
+    return 0
+
+
+def cmd_trace(settings: Settings, args: argparse.Namespace) -> int:
+    from alertstream.storage.trace import format_trace, load_trace
+
+    if not settings.database_url:
+        print("alertstream trace: DATABASE_URL is not set", file=sys.stderr)
+        return 2
+    rows = load_trace(settings.database_url, args.trace_id)
+    print(format_trace(args.trace_id, rows))
+    return 0 if rows else 1
+
+
+def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
+    from alertstream.dev import run_dev
+
+    return run_dev(settings)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    for name, handler, help_text in (
+        ("dev", cmd_dev, "run everything on this machine with embedded defaults"),
+        ("edge", cmd_edge, "run the HTTP edge (uvicorn)"),
+        ("worker", cmd_worker, "run a stream worker (check, analyze, notify, store)"),
+        ("migrate", cmd_migrate, "apply database migrations"),
+        ("topics", cmd_topics, "create the Kafka topics that do not exist"),
+        ("trace", cmd_trace, "print a trace: received -> checked -> analyzed -> notified"),
+    ):
+        parser = sub.add_parser(name, help=help_text)
+        parser.set_defaults(handler=handler)
+        if name == "trace":
+            parser.add_argument("trace_id")

@@ -1,0 +1,55 @@
+"""`alertstream dev` (what `make run` runs): comes up, accepts an alert, and Ctrl-C
+stops every child, the embedded PostgreSQL included."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import psutil
+import pytest
+
+from alertstream.embedded import free_port
+
+from .components import wait_ready
+
+pytestmark = pytest.mark.integration
+
+
+def _postgres_for(pgdata: str) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        cmdline = proc.info.get("cmdline") or []
+        if proc.info.get("name") == "postgres" and any(pgdata in part for part in cmdline):
+            found.append(proc)
+    return found
+
+
+def test_dev_runs_everything_and_ctrl_c_stops_it_all(broker, tmp_path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ALERTSTREAM_", "DATABASE_", "KAFKA_"))}
+    env.update(KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap, ALERTSTREAM_PORT=str(port),
+               ALERTSTREAM_STATE_DIR=str(tmp_path / "state"), ALERTSTREAM_APP_ID="as-dev-test")
+    proc = subprocess.Popen([sys.executable, "-m", "alertstream", "dev"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", timeout=90)
+        response = httpx.post(f"http://127.0.0.1:{port}/alerts/webhook/", json={"name": "DevCheck"}, timeout=10)
+        assert response.status_code == 202
+        pgdata = str((tmp_path / "state" / "pgdata").resolve())
+        assert _postgres_for(pgdata), "dev should have started an embedded PostgreSQL"
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 0, out
+        assert "curl -sS -X POST" in out  # the ready-to-paste example
+        deadline = time.monotonic() + 10
+        while _postgres_for(pgdata) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _postgres_for(pgdata), "Ctrl-C must stop the embedded PostgreSQL"
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -103,12 +103,12 @@ def _banner(settings: Settings) -> str:
 alertstream is up.
   edge:     {base}   (ready: {base}/readyz)
   broker:   {settings.kafka.bootstrap_servers}
-  database: {'embedded PostgreSQL' if 'host=/' in settings.database_url or '?host=' in settings.database_url else 'DATABASE_URL'}
+  database: {'embedded PostgreSQL' if '?host=' in settings.database_url else 'DATABASE_URL'}
 
 Send an alert:
   curl -sS -X POST {base}/alerts/webhook/ \\
     -H 'Content-Type: application/json' \\
-    -d '{{"name": "DiskFull", "severity": "critical", "labels": {{"instance": "db-1"}}, "annotations": {{"summary": "disk 95% full"}}}}'
+    -d '{{"name": "DiskFull", "severity": "critical", "labels": {{"instance": "db-1"}}}}'
 
 Follow it:  alertstream trace <trace_id from the response>
 Ctrl-C stops everything.

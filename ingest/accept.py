@@ -8,10 +8,11 @@ from datetime import datetime
 from types import ModuleType
 from typing import Any
 
-from alertstream.audit import make_ref
 from alertstream.schemas.codec import Codec
 from alertstream.schemas.records import NormalizedAlert
 from alertstream.schemas.topics import ALERTS_NORMALIZED, AUDIT_REFS
+
+from alertstream.audit import make_ref
 
 from . import drivers
 from .publisher import OutRecord
@@ -37,7 +38,9 @@ def choose_driver(payload: dict[str, Any], forced: str | None) -> ModuleType:
     return driver
 
 
-def parse_alerts(driver: ModuleType, payload: dict[str, Any], received_at: datetime, max_alerts: int) -> list[NormalizedAlert]:
+def parse_alerts(
+    driver: ModuleType, payload: dict[str, Any], received_at: datetime, max_alerts: int
+) -> list[NormalizedAlert]:
     try:
         alerts = driver.parse(payload, received_at)
     except drivers.ParseError as exc:

@@ -11,22 +11,29 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+from alertstream.schemas.codec import Codec
+from alertstream.schemas.records import NormalizedAlert
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from alertstream.config import Settings
-from alertstream.schemas.codec import Codec
-from alertstream.schemas.records import NormalizedAlert
 
 from . import drivers
 from .accept import build_records, choose_driver, parse_alerts
 from .api import API_MODULES, ApiContext
-from .auth import AuthDecision, MemoryReplayStore, RedisReplayStore, ReplayStore, SourcePolicy, authenticate
-from .auth import read_policies
+from .auth import (
+    AuthDecision,
+    MemoryReplayStore,
+    RedisReplayStore,
+    ReplayStore,
+    SourcePolicy,
+    authenticate,
+    read_policies,
+)
 from .body import decode_json_object, read_limited, require_json_content_type
-from .publisher import PublishError, Publisher
+from .publisher import Publisher, PublishError
 from .readiness import Readiness
 from .responses import EdgeError, JSONResponse
 
@@ -122,7 +129,8 @@ class Edge:
     async def readyz(self, request: Request) -> Response:
         checks = await self.readiness.check()
         ok = all(checks.values())
-        return JSONResponse({"status": "ready" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+        body = {"status": "ready" if ok else "unavailable", "checks": checks}
+        return JSONResponse(body, status_code=200 if ok else 503)
 
 
 def _replay_store(settings: Settings) -> ReplayStore:

@@ -10,13 +10,13 @@ from typing import Any
 
 import faust
 import httpx
+from alertstream.notify.base import ChannelConfig
+from alertstream.schemas.codec import Codec
+from alertstream.storage.db import open_pool
 from psycopg_pool import AsyncConnectionPool
 
 from alertstream.audit import make_ref
 from alertstream.config import Settings
-from alertstream.notify.base import ChannelConfig
-from alertstream.schemas.codec import Codec
-from alertstream.storage.db import open_pool
 
 log = logging.getLogger(__name__)
 
@@ -96,5 +96,6 @@ class StageContext:
         """A record this stage can never process: kept, with its reason, instead of crashing the agent."""
         log.error("dead-lettering a record from %s: %s", source_topic, reason)
         await self.send_raw(
-            "pipeline.dlq", key or b"", value, headers={"source-topic": source_topic.encode(), "reason": reason.encode()}
+            "pipeline.dlq", key or b"", value,
+            headers={"source-topic": source_topic.encode(), "reason": reason.encode()},
         )

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from alertstream.schemas.records import IncidentAlert, Link, NormalizedAlert, SEVERITIES
+from alertstream.schemas.records import SEVERITIES, IncidentAlert, Link, NormalizedAlert
 
 _ID_NAMESPACE = uuid.UUID("6f1d3c52-5a8e-4f0c-9d5e-2b7b8c1e4a10")
 _RANK = {s: len(SEVERITIES) - i for i, s in enumerate(SEVERITIES)}  # critical highest
@@ -25,7 +25,9 @@ class IncidentPolicy:
 
 
 def correlation_key(alert: NormalizedAlert, policy: IncidentPolicy) -> str:
-    parts = [alert.labels.get(label) or (alert.name if label == "alertname" else "") for label in policy.correlation_labels]
+    parts = [
+        alert.labels.get(label) or (alert.name if label == "alertname" else "") for label in policy.correlation_labels
+    ]
     host = next((alert.labels[h] for h in policy.host_labels if alert.labels.get(h)), "")
     return "|".join([*parts, host])
 

@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import orjson
 import psycopg
+from alertstream.storage.migrate import migrate
 
 from alertstream.embedded import free_port, start_postgres, wait_for_port
-from alertstream.storage.migrate import migrate
 
 
 def _reachable(url: str) -> bool:
@@ -32,9 +32,9 @@ def _reachable(url: str) -> bool:
 
 
 @contextmanager
-def test_database(tmp: Path) -> Iterator[str]:
+def test_database(tmp: Path, base_url: str | None = None) -> Iterator[str]:
     """A fresh, migrated database: on DATABASE_URL's server when reachable, else embedded PostgreSQL."""
-    base = os.environ.get("DATABASE_URL", "")
+    base = base_url or os.environ.get("DATABASE_URL", "")
     embedded = None
     if not base or not _reachable(base):
         embedded = start_postgres(tmp / "pgdata", database="postgres")

@@ -10,6 +10,7 @@ import pytest
 from alertstream.config import Settings
 from alertstream.embedded import EmbeddedBroker, free_port, start_broker
 
+from . import containers
 from .components import Process, Receiver, pipeline_env, receiver, spawn, test_database, wait_ready
 
 
@@ -18,9 +19,16 @@ def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("alertstream")
 
 
+USE_CONTAINERS = os.environ.get("ALERTSTREAM_TEST_CONTAINERS") == "1"
+
+
 @pytest.fixture(scope="session")
-def broker(session_dir: Path) -> Iterator[EmbeddedBroker]:
-    """One embedded broker (Tansu) for the whole session."""
+def broker(session_dir: Path) -> Iterator[EmbeddedBroker | containers.ContainerBroker]:
+    """One broker for the whole session: embedded Tansu, or Apache Kafka in Docker when asked for."""
+    if USE_CONTAINERS:
+        with containers.kafka() as kafka:
+            yield kafka
+        return
     started = start_broker(free_port(), session_dir / "broker.log")
     yield started
     started.stop()
@@ -28,6 +36,10 @@ def broker(session_dir: Path) -> Iterator[EmbeddedBroker]:
 
 @pytest.fixture(scope="session")
 def database_url(session_dir: Path) -> Iterator[str]:
+    if USE_CONTAINERS:
+        with containers.postgres() as url, test_database(session_dir, base_url=url) as test_url:
+            yield test_url
+        return
     with test_database(session_dir) as url:
         yield url
 

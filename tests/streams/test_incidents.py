@@ -6,7 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 from alertstream.schemas.records import NormalizedAlert
 from alertstream.streams.incidents import (
-    IncidentPolicy, IncidentState, apply_alert, correlation_key, is_material,
+    IncidentPolicy,
+    IncidentState,
+    apply_alert,
+    correlation_key,
+    is_material,
 )
 
 T0 = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)

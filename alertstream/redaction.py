@@ -14,12 +14,15 @@ with IGNORECASE and with a pattern that starts with a lookbehind).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import re
 import string
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from alertstream.schemas.records import NormalizedAlert
 
 _MARK = "[REDACTED:{}]"
 
@@ -181,8 +184,10 @@ def redact_value(value: Any) -> Any:
         return redact_text(value)
     if isinstance(value, Mapping):
         return redact_mapping(value)
-    if isinstance(value, (list, tuple)):
-        return type(value)(redact_value(v) for v in value)
+    if isinstance(value, list):
+        return [redact_value(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(redact_value(v) for v in value)
     return value
 
 
@@ -196,6 +201,18 @@ def redact_mapping(mapping: Mapping[Any, Any]) -> dict[Any, Any]:
         else:
             out[key] = redact_value(value)
     return out
+
+
+def redact_alert(alert: NormalizedAlert) -> NormalizedAlert:
+    """The edge's Redactor: labels, annotations, link URLs and group key. The
+    fingerprint and dedup key are identities computed before this and stay as they are."""
+    return dataclasses.replace(
+        alert,
+        labels=redact_mapping(alert.labels),
+        annotations=redact_mapping(alert.annotations),
+        links=[dataclasses.replace(link, url=redact_text(link.url)) for link in alert.links],
+        group_key=redact_text(alert.group_key),
+    )
 
 
 class RedactingFilter(logging.Filter):
@@ -223,4 +240,11 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-__all__ = ["RedactingFilter", "redact_mapping", "redact_text", "redact_value", "secret_key_kind"]
+__all__ = [
+    "RedactingFilter",
+    "redact_alert",
+    "redact_mapping",
+    "redact_text",
+    "redact_value",
+    "secret_key_kind",
+]

@@ -45,8 +45,8 @@ def parse_alerts(
         alerts = driver.parse(payload, received_at)
     except drivers.ParseError as exc:
         raise EdgeError(400, "invalid payload", driver=exc.driver, problem=exc.problem) from None
-    if not alerts:
-        raise EdgeError(400, "invalid payload", driver=driver.NAME, problem="no alerts in payload")
+    # An empty list is a valid vendor message that changes no alert (a ping, a note, a snooze): it is
+    # accepted with nothing to publish, so the vendor does not retry it or mark the webhook broken.
     if len(alerts) > max_alerts:
         raise EdgeError(400, "too many alerts", limit=max_alerts, got=len(alerts))
     return alerts

@@ -109,6 +109,8 @@ class Edge:
             )
         except EdgeError as exc:
             return exc.response()
+        if not records:
+            return JSONResponse({"status": "accepted", "trace_id": trace_id, "alerts": []}, status_code=202)
         try:
             await self.publisher.publish(records)
         except PublishError as exc:

@@ -6,9 +6,11 @@ STATUS_TABLE: dict[str, str] = {
     "firing": "firing", "alerting": "firing", "triggered": "firing", "trigger": "firing", "open": "firing",
     "problem": "firing", "active": "firing", "critical": "firing", "warning": "firing", "nodata": "firing",
     "no_data": "firing", "error": "firing", "activated": "firing", "create": "firing", "created": "firing",
-    "acknowledged": "acknowledged", "acknowledge": "acknowledged", "ack": "acknowledged", "acked": "acknowledged",
-    "resolved": "resolved", "resolve": "resolved", "ok": "resolved", "closed": "resolved", "close": "resolved",
-    "recovered": "resolved", "recovery": "resolved", "normal": "resolved", "inactive": "resolved",
+    "acknowledged": "acknowledged", "acknowledge": "acknowledged", "ack": "acknowledged",
+    "acked": "acknowledged",
+    "resolved": "resolved", "resolve": "resolved", "ok": "resolved", "closed": "resolved",
+    "close": "resolved", "recovered": "resolved", "recovery": "resolved", "normal": "resolved",
+    "inactive": "resolved",
 }
 
 

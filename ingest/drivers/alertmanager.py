@@ -28,7 +28,12 @@ URL_FIELDS = {
     "imageURL": "image",
 }
 # Annotations that conventionally hold URLs (Prometheus runbook/dashboard conventions).
-LINK_ANNOTATIONS = {"runbook_url": "runbook", "runbook": "runbook", "dashboard_url": "dashboard", "dashboard": "dashboard"}
+LINK_ANNOTATIONS = {
+    "runbook_url": "runbook",
+    "runbook": "runbook",
+    "dashboard_url": "dashboard",
+    "dashboard": "dashboard",
+}
 
 
 def detect(payload: Any) -> bool:

@@ -93,6 +93,8 @@ _PLACEHOLDER = re.compile(r"\$[A-Z][A-Z0-9_]*|\{[A-Z][A-Z0-9_.]*\}")
 
 def template_str(driver: str, value: Any, what: str) -> str:
     """A field an admin filled from vendor template variables; an unexpanded variable means no value."""
+    if isinstance(value, bool):  # an unquoted variable can expand to true/false
+        return "true" if value else "false"
     text = optional_str(driver, value, what).strip()
     return "" if _PLACEHOLDER.fullmatch(text) else text
 
@@ -112,7 +114,9 @@ def tag_labels(driver: str, value: Any, what: str) -> dict[str, str]:
     if isinstance(value, str):
         items = value.split(",")
     else:
-        items = [optional_str(driver, v, f"{what}[{i}]") for i, v in enumerate(require_list(driver, value, what))]
+        items = [
+            optional_str(driver, v, f"{what}[{i}]") for i, v in enumerate(require_list(driver, value, what))
+        ]
     labels: dict[str, str] = {}
     for item in items:
         tag = item.strip()
@@ -126,6 +130,8 @@ def tag_labels(driver: str, value: Any, what: str) -> dict[str, str]:
 
 def joined(driver: str, value: Any, what: str) -> str:
     """A JSON array of scalars as one comma-separated string (or a lone scalar as itself)."""
+    if isinstance(value, Mapping):
+        raise ParseError(driver, f"{what} must be an array of strings")
     if not isinstance(value, list):
         return optional_str(driver, value, what)
     return ",".join(s for i, v in enumerate(value) if (s := optional_str(driver, v, f"{what}[{i}]")))

@@ -96,5 +96,5 @@ def _links(value: Any, where: str) -> list[Link]:
         url = optional_str(NAME, link.get("url"), f"{where}.links[{i}].url")
         if not url:
             raise ParseError(NAME, f"{where}.links[{i}].url is required")
-        links.append(Link(optional_str(NAME, link.get("kind"), "kind") or "other", url))
+        links.append(Link(optional_str(NAME, link.get("kind"), f"{where}.links[{i}].kind") or "other", url))
     return links

@@ -19,6 +19,7 @@ imageUrl, orgId, dashboardId, panelId. It carries no timestamps. Its states:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +28,7 @@ from alertstream.schemas.records import NormalizedAlert
 from ..fingerprint import clamp_dedup_key, fingerprint_of
 from ..severity import map_severity
 from . import alertmanager
-from .base import ParseError, links, optional_str, require_list, require_mapping, string_map
+from .base import ParseError, links, optional_str, present, require_list, require_mapping, string_map
 
 NAME = "grafana"
 
@@ -44,8 +45,12 @@ def detect(payload: Any) -> bool:
     if not isinstance(payload, dict):
         return False
     # Unified: Alertmanager's shape, told apart by orgId, which Alertmanager never sends.
-    unified = isinstance(payload.get("alerts"), list) and all(k in payload for k in ("orgId", "groupKey", "receiver"))
-    legacy = "evalMatches" in payload and "state" in payload and ("ruleId" in payload or "ruleName" in payload)
+    unified = isinstance(payload.get("alerts"), list) and all(
+        k in payload for k in ("orgId", "groupKey", "receiver")
+    )
+    legacy = (
+        "evalMatches" in payload and "state" in payload and ("ruleId" in payload or "ruleName" in payload)
+    )
     return unified or legacy
 
 
@@ -56,7 +61,7 @@ def parse(payload: Any, received_at: datetime) -> list[NormalizedAlert]:
     return _legacy(body)
 
 
-def _legacy(body: Any) -> list[NormalizedAlert]:
+def _legacy(body: Mapping[str, Any]) -> list[NormalizedAlert]:
     state = body.get("state")
     if not isinstance(state, str) or state not in LEGACY_STATES:
         raise ParseError(NAME, f"state must be one of {', '.join(LEGACY_STATES)}")
@@ -68,14 +73,11 @@ def _legacy(body: Any) -> list[NormalizedAlert]:
         raise ParseError(NAME, "ruleName is required")
     labels = string_map(NAME, body.get("tags"), "tags")
     fingerprint = optional_str(NAME, body.get("ruleId"), "ruleId") or fingerprint_of(NAME, name, labels)
-    annotations = {
-        key: text
-        for key, field in (("title", "title"), ("message", "message"))
-        if (text := optional_str(NAME, body.get(field), field))
-    }
-    matches = _eval_matches(body.get("evalMatches"))
-    if matches:
-        annotations["eval_matches"] = matches
+    annotations = present(
+        title=optional_str(NAME, body.get("title"), "title"),
+        message=optional_str(NAME, body.get("message"), "message"),
+        eval_matches=_eval_matches(body.get("evalMatches")),
+    )
     return [
         NormalizedAlert(
             fingerprint=fingerprint,

@@ -23,7 +23,6 @@ from ..fingerprint import clamp_dedup_key
 from ..severity import map_severity
 from .base import (
     ParseError,
-    joined,
     optional_mapping,
     optional_str,
     present,
@@ -49,7 +48,11 @@ def detect(payload: Any) -> bool:
     if not isinstance(payload, dict):
         return False
     alert = payload.get("alert")
-    return isinstance(payload.get("action"), str) and isinstance(alert, dict) and ("alertId" in alert or "alias" in alert)
+    return (
+        isinstance(payload.get("action"), str)
+        and isinstance(alert, dict)
+        and ("alertId" in alert or "alias" in alert)
+    )
 
 
 def parse(payload: Any, received_at: datetime) -> list[NormalizedAlert]:
@@ -79,6 +82,7 @@ def parse(payload: Any, received_at: datetime) -> list[NormalizedAlert]:
         **present(entity=field("entity"), source=field("source"), team=field("team"), priority=priority),
     }
     origin = optional_mapping(NAME, body.get("source"), "source")
+    closed_at = timestamp(NAME, alert.get("updatedAt"), "alert.updatedAt")  # nanoseconds
     annotations = {
         **string_map(NAME, alert.get("details"), "alert.details"),
         **present(
@@ -88,7 +92,7 @@ def parse(payload: Any, received_at: datetime) -> list[NormalizedAlert]:
             action=action,
             user=field("username"),
             note=field("note"),
-            action_source=joined(NAME, origin.get("name"), "source.name"),
+            action_source=optional_str(NAME, origin.get("name"), "source.name"),
             integration=optional_str(NAME, body.get("integrationName"), "integrationName"),
         ),
     }
@@ -102,7 +106,7 @@ def parse(payload: Any, received_at: datetime) -> list[NormalizedAlert]:
             labels=labels,
             annotations=annotations,
             starts_at=timestamp(NAME, alert.get("createdAt"), "alert.createdAt"),
-            ends_at=timestamp(NAME, alert.get("updatedAt"), "alert.updatedAt") if status == "resolved" else None,
+            ends_at=closed_at if status == "resolved" else None,
             dedup_key=clamp_dedup_key(f"{NAME}:{fingerprint}"),
         )
     ]

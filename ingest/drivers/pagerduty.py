@@ -71,7 +71,10 @@ def parse(payload: Any, received_at: datetime) -> list[NormalizedAlert]:
     if "event" in body:
         return _v3(require_mapping(NAME, body["event"], "event"))
     messages = require_list(NAME, body.get("messages"), "messages")
-    return [_v2(require_mapping(NAME, item, f"messages[{i}]"), f"messages[{i}]") for i, item in enumerate(messages)]
+    return [
+        _v2(require_mapping(NAME, item, f"messages[{i}]"), f"messages[{i}]")
+        for i, item in enumerate(messages)
+    ]
 
 
 def _v3(event: Mapping[str, Any]) -> list[NormalizedAlert]:
@@ -82,7 +85,9 @@ def _v3(event: Mapping[str, Any]) -> list[NormalizedAlert]:
     status = V3_EVENT_STATUS.get(event_type) or map_status(data.get("status"))
     changed_at = timestamp(NAME, event.get("occurred_at"), "event.occurred_at")
     agent = optional_mapping(NAME, event.get("agent"), "event.agent")
-    extra = present(event_type=event_type, agent=optional_str(NAME, agent.get("summary"), "event.agent.summary"))
+    extra = present(
+        event_type=event_type, agent=optional_str(NAME, agent.get("summary"), "event.agent.summary")
+    )
     return [_incident(data, "event.data", status, changed_at, extra)]
 
 
@@ -95,7 +100,11 @@ def _v2(message: Mapping[str, Any], where: str) -> NormalizedAlert:
 
 
 def _incident(
-    data: Mapping[str, Any], where: str, status: str | None, changed_at: datetime | None, extra: dict[str, str]
+    data: Mapping[str, Any],
+    where: str,
+    status: str | None,
+    changed_at: datetime | None,
+    extra: dict[str, str],
 ) -> NormalizedAlert:
     if status is None:
         raise ParseError(NAME, f"{where}.status must be triggered, acknowledged or resolved")
@@ -111,7 +120,9 @@ def _incident(
     labels = present(
         service=_text(service, f"{where}.service", "summary", "name"),
         service_id=optional_str(NAME, service.get("id"), f"{where}.service.id"),
-        escalation_policy=_text(_ref(data, where, "escalation_policy"), f"{where}.escalation_policy", "summary"),
+        escalation_policy=_text(
+            _ref(data, where, "escalation_policy"), f"{where}.escalation_policy", "summary"
+        ),
         teams=_summaries(data, where, "teams"),
         urgency=urgency,
         priority=_text(priority, f"{where}.priority", "summary", "name"),
@@ -162,6 +173,8 @@ def _summaries(data: Mapping[str, Any], where: str, key: str) -> str:
     value = data.get(key)
     if value is None:
         return ""
-    items = require_list(NAME, value, f"{where}.{key}")
-    names = [_text({"ref": item}, f"{where}.{key}[{i}]", "ref") for i, item in enumerate(items)]
+    names = []
+    for i, item in enumerate(require_list(NAME, value, f"{where}.{key}")):
+        ref = require_mapping(NAME, item, f"{where}.{key}[{i}]")
+        names.append(optional_str(NAME, ref.get("summary"), f"{where}.{key}[{i}].summary"))
     return ",".join(name for name in names if name)

@@ -1,5 +1,6 @@
 """Reference records: what every stage emits to audit.refs. They name their
-input and output by id and carry the SHA-256 of the output, never its content."""
+input and output by id and carry the SHA-256 of the output, never its content.
+Each is then linked into a hash chain (alertstream/chain.py) before it is sent."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import hashlib
 import uuid
 from datetime import datetime
 
+from alertstream.chain import to_millis
 from alertstream.schemas.records import AuditRef
 
 STAGES = ("received", "checked", "analyzed", "notified")
@@ -34,7 +36,8 @@ def make_ref(
         output_ref=output_ref,
         content_sha256=hashlib.sha256(content).hexdigest(),
         status=status,
-        started_at=started_at,
-        finished_at=finished_at,
+        # Millisecond precision, as Avro carries it: the chain hash must survive encoding.
+        started_at=to_millis(started_at),
+        finished_at=to_millis(finished_at),
         error=error,
     )

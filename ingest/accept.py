@@ -13,6 +13,7 @@ from alertstream.schemas.records import NormalizedAlert
 from alertstream.schemas.topics import ALERTS_NORMALIZED, AUDIT_REFS
 
 from alertstream.audit import make_ref
+from alertstream.chain import LocalChain, process_chain
 
 from . import drivers
 from .publisher import OutRecord
@@ -62,15 +63,18 @@ def build_records(
     new_id: Callable[[], str],
     redact: Redactor,
     now: Callable[[], datetime],
+    chain: LocalChain | None = None,
 ) -> tuple[list[OutRecord], list[dict[str, str]]]:
-    """The alerts (enveloped, redacted) and one `received` ref per alert."""
+    """The alerts (enveloped, redacted) and one `received` ref per alert, linked into `chain`
+    (default: this process run's edge chain) and keyed by its chain id."""
+    chain = chain or process_chain("received", "edge", run_id)
     out: list[OutRecord] = []
     accepted: list[dict[str, str]] = []
     for alert in alerts:
         enveloped = dataclasses.replace(redact(alert), event_id=new_id(), trace_id=trace_id, received_at=received_at)
         value = codec.encode(enveloped)
         out.append(OutRecord(ALERTS_NORMALIZED.name, enveloped.fingerprint.encode(), value))
-        ref = make_ref(
+        ref = chain.link(make_ref(
             trace_id=trace_id,
             run_id=run_id,
             stage="received",
@@ -79,7 +83,7 @@ def build_records(
             content=value,
             started_at=received_at,
             finished_at=now(),
-        )
-        out.append(OutRecord(AUDIT_REFS.name, trace_id.encode(), codec.encode(ref)))
+        ))
+        out.append(OutRecord(AUDIT_REFS.name, chain.chain_id.encode(), codec.encode(ref)))
         accepted.append({"event_id": enveloped.event_id, "fingerprint": enveloped.fingerprint})
     return out, accepted

@@ -5,25 +5,52 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import orjson
+from alertstream.schemas.records import AuditRef, IncidentEvent, NotificationResult, to_avro
 from psycopg_pool import AsyncConnectionPool
 
-from alertstream.schemas.records import AuditRef, IncidentEvent, NotificationResult, to_avro
+from alertstream.chain import ref_hash
 
 
 async def write_refs(pool: AsyncConnectionPool, refs: Sequence[tuple[AuditRef, int, int]]) -> None:
-    """refs: (ref, partition, offset). Idempotent: a replayed ref is skipped by its id."""
+    """refs: (ref, partition, offset). Idempotent: a replayed ref is skipped by its id.
+
+    Each row keeps its chain position and hash, and each chain's head (highest seq) is kept
+    beside them, so `audit verify` notices rows deleted from the end of a chain too."""
     if not refs:
+        return
+    rows = [(r, partition, offset, ref_hash(r)) for r, partition, offset in refs]
+    heads: dict[str, tuple[AuditRef, str]] = {}
+    for r, _, _, digest in rows:
+        if r.chain_id and (r.chain_id not in heads or heads[r.chain_id][0].seq < r.seq):
+            heads[r.chain_id] = (r, digest)
+    async with pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO audit_refs (ref_id, trace_id, run_id, stage, input_ref, output_ref, content_sha256,"
+            " status, started_at, finished_at, error, prev_hash, kafka_partition, kafka_offset, chain_id, seq,"
+            " ref_hash) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (ref_id) DO NOTHING",
+            [
+                (r.ref_id, r.trace_id, r.run_id, r.stage, r.input_ref, r.output_ref, r.content_sha256, r.status,
+                 r.started_at, r.finished_at, r.error, r.prev_hash, partition, offset, r.chain_id, r.seq, digest)
+                for r, partition, offset, digest in rows
+            ],
+        )
+        if heads:
+            await cur.executemany(
+                "INSERT INTO audit_chain_heads (chain_id, seq, ref_id, ref_hash) VALUES (%s,%s,%s,%s)"
+                " ON CONFLICT (chain_id) DO UPDATE SET seq = EXCLUDED.seq, ref_id = EXCLUDED.ref_id,"
+                " ref_hash = EXCLUDED.ref_hash, updated_at = now() WHERE audit_chain_heads.seq < EXCLUDED.seq",
+                [(chain_id, r.seq, r.ref_id, digest) for chain_id, (r, digest) in heads.items()],
+            )
+
+
+async def write_content(pool: AsyncConnectionPool, topic: str, contents: Sequence[tuple[str, bytes]]) -> None:
+    """Content-addressed copies of the (already redacted) records refs point at: (sha256 hex, encoded bytes)."""
+    if not contents:
         return
     async with pool.connection() as conn, conn.cursor() as cur:
         await cur.executemany(
-            "INSERT INTO audit_refs (ref_id, trace_id, run_id, stage, input_ref, output_ref, content_sha256,"
-            " status, started_at, finished_at, error, prev_hash, kafka_partition, kafka_offset)"
-            " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (ref_id) DO NOTHING",
-            [
-                (r.ref_id, r.trace_id, r.run_id, r.stage, r.input_ref, r.output_ref, r.content_sha256, r.status,
-                 r.started_at, r.finished_at, r.error, r.prev_hash, partition, offset)
-                for r, partition, offset in refs
-            ],
+            "INSERT INTO audit_content (sha256, topic, body) VALUES (%s,%s,%s) ON CONFLICT (sha256) DO NOTHING",
+            [(digest, topic, body) for digest, body in contents],
         )
 
 

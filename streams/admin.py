@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import logging
 
+from alertstream.schemas.topics import TOPICS, TopicSpec
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from alertstream.config import KafkaSettings
-from alertstream.schemas.topics import TOPICS, TopicSpec
 
 log = logging.getLogger(__name__)
 
 
-def topic_config(spec: TopicSpec) -> dict[str, str]:
+def topic_config(spec: TopicSpec, settings: KafkaSettings | None = None) -> dict[str, str]:
+    """The topic's configuration: retention from ALERTSTREAM_TOPIC_RETENTION, else the contract's default."""
+    retention = settings.retention_ms(spec.name, spec.retention_ms) if settings else spec.retention_ms
     return {
-        "retention.ms": str(spec.retention_ms),
+        "retention.ms": str(retention),
         "cleanup.policy": "compact" if spec.compacted else "delete",
     }
 
@@ -25,7 +27,7 @@ def ensure_topics(settings: KafkaSettings, specs: tuple[TopicSpec, ...] = TOPICS
     admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
     existing = set(admin.list_topics(timeout=timeout).topics)
     wanted = [
-        NewTopic(s.name, settings.partitions, settings.replication_factor, config=topic_config(s))
+        NewTopic(s.name, settings.partitions, settings.replication_factor, config=topic_config(s, settings))
         for s in specs
         if s.name not in existing
     ]

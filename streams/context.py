@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from alertstream.storage.db import open_pool
 from psycopg_pool import AsyncConnectionPool
 
 from alertstream.audit import make_ref
+from alertstream.chain import ChainHead, LocalChain, link, process_chain, worker_chain_id
 from alertstream.config import Settings
 
 log = logging.getLogger(__name__)
@@ -30,11 +32,14 @@ class StageContext:
         self.settings = settings
         self.topics = topics
         self.channels = channels
-        self.codec = Codec()
+        self.codec = Codec.from_settings(settings)  # Confluent wire format when SCHEMA_REGISTRY_URL is set
         self.run_id = settings.run_id
         self._pool: AsyncConnectionPool | None = None
         self._http: httpx.AsyncClient | None = None
         self._lock = asyncio.Lock()
+        # Heads of this app's audit chains (a faust table set by the topology); written only while
+        # processing the input partition a chain belongs to, so it follows that partition.
+        self.chains: MutableMapping[str, Any] | None = None
 
     async def pool(self) -> AsyncConnectionPool:
         if self._pool is None:
@@ -90,7 +95,19 @@ class StageContext:
             status=status,
             error=error,
         )
-        await self.send("audit.refs", trace_id, ref)
+        event = faust.current_event()
+        if event is None or self.chains is None:
+            # Outside an agent's event (tests, tools): a chain of this process run.
+            local: LocalChain = process_chain(stage, "worker", self.run_id)
+            ref = local.link(ref)
+            await self.send("audit.refs", local.chain_id, ref)
+            return
+        chain_id = worker_chain_id(stage, event.message.topic, event.message.partition)
+        ref, head = link(ref, chain_id, ChainHead.from_json(self.chains.get(chain_id)))
+        # The ref is durable before the head moves: a crash in between re-links the redelivered
+        # input at the same seq (a fork `audit verify` reports as a duplicate), never leaves a gap.
+        await self.send("audit.refs", chain_id, ref)
+        self.chains[chain_id] = head.to_json()
 
     async def dead_letter(self, source_topic: str, key: bytes | None, value: bytes, reason: str) -> None:
         """A record this stage can never process: kept, with its reason, instead of crashing the agent."""

@@ -1,5 +1,8 @@
 """The storage agents: batch what the topics carry into PostgreSQL. A failed batch
-is retried before its offsets are committed, so nothing is skipped."""
+is retried before its offsets are committed, so nothing is skipped.
+
+The records audit refs point at (by SHA-256) are also kept, content-addressed, in
+audit_content, so `alertstream audit verify` can check every ref against its bytes."""
 
 from __future__ import annotations
 
@@ -10,7 +13,6 @@ from typing import Any
 
 import faust
 import psycopg
-
 from alertstream.schemas.codec import SchemaError
 from alertstream.storage import writer
 
@@ -21,15 +23,21 @@ log = logging.getLogger(__name__)
 
 Write = Callable[[Any, Sequence[Any]], Awaitable[None]]
 
+# Topics whose records refs name by content_sha256 (what each stage emits, already redacted).
+CONTENT_TOPICS = ("alerts.normalized", "incidents.events", "incidents.analyses", "notifications.results")
 
-def _make(ctx: StageContext, topic: str, write: Write, with_position: bool) -> Agent:
+
+def _make(ctx: StageContext, topic: str, write: Write | None, with_position: bool) -> Agent:
+    """write=None: a content-only agent (the stage that reads the topic dead-letters what it cannot decode)."""
     size = ctx.settings.worker.storage_batch_size
     within = ctx.settings.worker.storage_batch_seconds
+    keep_content = topic in CONTENT_TOPICS
 
     async def store(stream: faust.StreamT) -> None:
         async for events in stream.take_events(size, within=within):
             batch = []
-            for event in events:
+            contents = [(ctx.codec.sha256(e.value), e.value) for e in events if e.value] if keep_content else []
+            for event in events if write is not None else ():
                 try:
                     record = ctx.codec.decode(event.value)
                 except SchemaError as exc:
@@ -39,7 +47,10 @@ def _make(ctx: StageContext, topic: str, write: Write, with_position: bool) -> A
             delay = 0.5
             while True:
                 try:
-                    await write(await ctx.pool(), batch)
+                    pool = await ctx.pool()
+                    if write is not None:
+                        await write(pool, batch)
+                    await writer.write_content(pool, topic, contents)
                     break
                 except (psycopg.OperationalError, psycopg.errors.ConnectionTimeout, OSError) as exc:
                     # The database is the queryable copy; the topic still holds the data, so wait, don't drop.
@@ -60,6 +71,8 @@ def _make(ctx: StageContext, topic: str, write: Write, with_position: bool) -> A
 def make_storage_agents(ctx: StageContext) -> dict[str, Agent]:
     return {
         "audit.refs": _make(ctx, "audit.refs", writer.write_refs, with_position=True),
+        "alerts.normalized": _make(ctx, "alerts.normalized", None, with_position=False),
+        "incidents.analyses": _make(ctx, "incidents.analyses", None, with_position=False),
         "incidents.events": _make(ctx, "incidents.events", writer.write_incident_events, with_position=False),
         "notifications.results": _make(ctx, "notifications.results", writer.write_results, with_position=False),
     }

@@ -6,11 +6,18 @@ import typing
 from datetime import UTC, datetime
 
 import pytest
-
 from alertstream.schemas import records
 from alertstream.schemas.codec import MARKER, SCHEMA_DIR, SCHEMA_FILES, Codec, SchemaError
 from alertstream.schemas.records import (
-    Analysis, AuditRef, IncidentAlert, IncidentEvent, Lane, Link, NormalizedAlert, NotificationResult, Recommendation,
+    Analysis,
+    AuditRef,
+    IncidentAlert,
+    IncidentEvent,
+    Lane,
+    Link,
+    NormalizedAlert,
+    NotificationResult,
+    Recommendation,
 )
 
 T0 = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)

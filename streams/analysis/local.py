@@ -1,82 +1,164 @@
-"""The `local` analysis provider: deterministic rules over the incident's alert data,
-no network, and nothing read from the machine it runs on."""
+"""The `local` analysis provider: deterministic rules over the incident's alert data.
+
+No network, and nothing read from the machine it runs on (that is the analysis
+worker, not the machine that alerted): every fact comes from the alerts' names,
+labels, annotations and checker metrics. Pure: the same incident always gets
+the same analysis, so it is also the fallback when a model fails.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Mapping
 
-from alertstream.schemas.records import IncidentEvent, Recommendation
+from alertstream.schemas.records import IncidentAlert, IncidentEvent, Recommendation
+
+from . import playbooks
+from .classify import Classification, all_words, classify, metrics
+from .contract import AnalysisOutput
 
 NAME = "local"
+LocalResult = AnalysisOutput  # the spine's name for it
 
-# (category, keywords looked for in alert names, labels and annotations), first match wins.
-CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("certificate", ("cert", "tls", "ssl", "x509")),
-    ("memory", ("memory", "oom", "heap", "swap", "mem_")),
-    ("disk", ("disk", "filesystem", "volume", "inode", "storage", "fs_")),
-    ("cpu", ("cpu", "load", "throttl")),
-    ("latency", ("latency", "slow", "duration", "response_time")),
-    ("error-rate", ("error", "5xx", "failure", "exception")),
-    ("network", ("network", "packet", "dns", "connect", "unreachable")),
-    ("process", ("process", "crash", "restart", "oomkill", "daemon")),
-    ("availability", ("down", "unavailable", "health", "probe", "up")),
-)
-
-ACTIONS: dict[str, list[str]] = {
-    "certificate": ["Check the certificate's expiry date", "Renew and deploy the certificate"],
-    "memory": ["Find the processes with the largest resident memory", "Check for a leak since the last deploy"],
-    "disk": ["Find the largest directories on the volume", "Rotate or delete old logs", "Grow the volume"],
-    "cpu": ["Find the processes using the most CPU", "Check for a traffic spike or a runaway job"],
-    "latency": ["Compare latency with request volume", "Check slow dependencies (database, upstream APIs)"],
-    "error-rate": ["Read the newest error logs", "Check whether a recent deploy correlates"],
-    "network": ["Check reachability from a second host", "Check DNS resolution and firewall changes"],
-    "process": ["Check the service's status and last exit code", "Read its logs around the alert start"],
-    "availability": ["Check the service's health endpoint", "Check the last deploy and roll back if needed"],
-    "general": ["Open the alert's dashboard and runbook", "Check what changed recently"],
-}
+_HOST_LABELS = ("hostname", "host", "node", "instance", "instance_id")
+_MOUNT_LABELS = ("mountpoint", "mount", "path", "device")
+_SERVICE_LABELS = ("service", "app", "deployment", "container", "job", "check")
+# Type order by urgency: a critical incident is mitigated first, anything else understood first.
+_URGENT = {"mitigate": 0, "investigate": 1, "fix": 2, "prevent": 3}
+_CALM = {"investigate": 0, "mitigate": 1, "fix": 2, "prevent": 3}
 
 
-@dataclass(frozen=True)
-class LocalResult:
-    category: str
-    summary: str
-    probable_cause: str
-    confidence: float
-    recommendations: list[Recommendation]
+class _Defaults(dict[str, str]):
+    def __init__(self, values: Mapping[str, str], fallback: Mapping[str, str]) -> None:
+        super().__init__({k: v for k, v in values.items() if v})
+        self.fallback = fallback
+
+    def __missing__(self, key: str) -> str:
+        return self.fallback.get(key, "")
 
 
-def _text(event: IncidentEvent) -> str:
-    parts = []
+_PROSE = {"host": "the host", "mount": "the volume", "ns": "its namespace", "pod": "the pod",
+          "service": "the service", "evidence": ""}
+_SHELL = {"host": "<host>", "mount": "<mount>", "ns": "<namespace>", "pod": "<pod>", "service": "<service>",
+          "evidence": ""}
+
+
+def _first(alerts: list[IncidentAlert], keys: tuple[str, ...]) -> str:
+    for key in keys:
+        for alert in alerts:
+            value = alert.labels.get(key, "")
+            if value:
+                return value
+    return ""
+
+
+def _host(value: str) -> str:
+    """`api-2:9100` -> api-2 (Prometheus `instance`), `https://shop.example.com/x` -> shop.example.com."""
+    if "://" in value:
+        value = value.split("://", 1)[1].split("/", 1)[0]
+    return value.split(":", 1)[0] if value.count(":") == 1 else value
+
+
+def _where(event: IncidentEvent) -> dict[str, str]:
+    alerts = [a for a in event.alerts if a.status != "resolved"] or list(event.alerts)
+    host = _host(_first(alerts, _HOST_LABELS))
+    mount = _first(alerts, _MOUNT_LABELS)
+    return {
+        "host": host,
+        "mount": mount if mount.startswith("/") else "",
+        "ns": _first(alerts, ("namespace",)),
+        "pod": _first(alerts, ("pod", "pod_name")),
+        "service": _first(alerts, _SERVICE_LABELS),
+    }
+
+
+def _evidence(event: IncidentEvent, category: str) -> tuple[str, bool]:
+    """' (used_pct=91.5)' from the checker metrics of the firing alerts that are about the category."""
+    found: dict[str, float] = {}
     for alert in event.alerts:
-        parts.append(alert.name)
-        parts.extend(f"{k}={v}" for k, v in alert.labels.items())
-        parts.extend(alert.annotations.values())
-    return " ".join(parts).lower()
+        if alert.status != "resolved" and classify_one(alert, event) == category:
+            found.update(metrics(dataclasses.replace(event, alerts=[alert])))
+    if not found:
+        return "", False
+    shown = ", ".join(f"{k}={v:g}" for k, v in list(found.items())[:3])
+    return f" ({shown})", True
 
 
-def analyze(event: IncidentEvent) -> LocalResult:
-    text = _text(event)
-    matches = [(cat, sum(text.count(word) for word in words)) for cat, words in CATEGORIES]
-    category, hits = max(matches, key=lambda m: m[1]) if any(h for _, h in matches) else ("general", 0)
-    firing = [a for a in event.alerts if a.status != "resolved"]
-    names = sorted({a.name for a in event.alerts})
-    summary = (
-        f"{event.severity} {category} incident '{event.title}': {len(firing)} of {len(event.alerts)} "
-        f"alert(s) active ({', '.join(names)})"
-    )
-    described = next((a.annotations.get("description") or a.annotations.get("summary") for a in event.alerts
-                      if a.annotations.get("description") or a.annotations.get("summary")), "")
-    cause = described or f"{category} condition reported by {', '.join(sorted({a.source for a in event.alerts}))}"
-    # More independent keyword hits and more corroborating alerts raise confidence; capped below certainty.
-    confidence = round(min(0.9, 0.3 + 0.1 * min(hits, 4) + 0.05 * min(len(event.alerts) - 1, 4)), 2)
-    recommendations = [
+def _alert_statement(event: IncidentEvent) -> str:
+    for alert in event.alerts:
+        for key in ("description", "summary", "message"):
+            text = alert.annotations.get(key, "").strip()
+            if text:
+                return text if len(text) <= 240 else text[:239].rstrip() + "…"
+    return ""
+
+
+def _recommendations(
+    playbook: playbooks.Playbook, where: dict[str, str], k8s: bool, urgent: bool
+) -> list[Recommendation]:
+    shell = _Defaults(where, _SHELL)
+    steps = [s for s in playbook.steps if s.where == "any" or (s.where == "k8s") == k8s]
+    rank = _URGENT if urgent else _CALM
+    steps.sort(key=lambda s: rank[s.type])  # stable: the playbook's order within a type
+    return [
         Recommendation(
-            type="investigate" if i == 0 else "mitigate",
-            priority=i + 1,
-            title=action,
-            description=f"{action} for {event.title}.",
-            actions=[action],
+            type=step.type,
+            priority=min(i + 1, 5),
+            title=step.title,
+            description=step.description,
+            actions=[action.format_map(shell) for action in step.actions if _fits(action, k8s)],
         )
-        for i, action in enumerate(ACTIONS[category])
+        for i, step in enumerate(steps)
     ]
-    return LocalResult(category, summary, cause, confidence, recommendations)
+
+
+def _fits(action: str, k8s: bool) -> bool:
+    """kubectl only for Kubernetes workloads; service-manager commands only for plain hosts."""
+    if action.startswith("kubectl"):
+        return k8s
+    return not (k8s and action.startswith(("systemctl", "journalctl -u")))
+
+
+def _confidence(event: IncidentEvent, c: Classification, specific: bool, measured: bool) -> float:
+    """From the evidence, never a constant: how clearly one category won, how strongly, whether a
+    specific cause and a measurement support it, and how many firing alerts agree."""
+    firing = [a for a in event.alerts if a.status != "resolved"]
+    if c.category == "general":
+        return round(min(0.3, 0.15 + 0.05 * len(firing)), 2)
+    score = 0.3 + 0.3 * c.margin
+    score += 0.05 if c.scores[c.category] >= 6 else 0.0
+    score += 0.1 if specific else 0.0
+    score += 0.1 if measured else 0.0
+    agreeing = sum(1 for a in firing if classify_one(a, event) == c.category)
+    score += 0.05 * min(max(agreeing - 1, 0), 2)
+    return round(min(score, 0.9), 2)
+
+
+def classify_one(alert: IncidentAlert, event: IncidentEvent) -> str:
+    return classify(dataclasses.replace(event, alerts=[alert])).category
+
+
+def analyze(event: IncidentEvent) -> AnalysisOutput:
+    c = classify(event)
+    playbook = playbooks.choose(c.category, all_words(event))
+    where = _where(event)
+    k8s = bool(where["pod"] or where["ns"])
+    evidence, measured = _evidence(event, c.category)
+    cause = playbook.cause.format_map(_Defaults({**where, "evidence": evidence}, _PROSE))
+    cause = cause[0].upper() + cause[1:]
+    statement = _alert_statement(event)
+    if statement:
+        cause += f" The alert reports: {statement}"
+    firing = [a for a in event.alerts if a.status != "resolved"]
+    hosts = sorted({h for a in firing if (h := _host(_first([a], _HOST_LABELS)))})
+    on = f" on {', '.join(hosts[:3])}{' and others' if len(hosts) > 3 else ''}" if hosts else ""
+    state = f"{len(firing)} of {len(event.alerts)} alert(s) firing" if firing else "all alerts resolved"
+    summary = f"{event.severity.capitalize()} {c.category} incident '{event.title}': {state}{on}."
+    urgent = event.severity == "critical" and bool(firing)
+    return AnalysisOutput(
+        category=c.category,
+        summary=summary,
+        probable_cause=cause,
+        confidence=_confidence(event, c, bool(playbook.when), measured),
+        recommendations=_recommendations(playbook, where, k8s, urgent),
+    )

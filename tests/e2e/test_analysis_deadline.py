@@ -1,0 +1,138 @@
+"""A slow model provider never delays the page past the analysis deadline, through the
+real processes: broker, PostgreSQL, edge, worker, a local webhook receiver, and a
+local server speaking the OpenAI protocol.
+
+The stack is this module's own (broker, database, consumer group): the active
+provider is stored in the database, and the session pipeline's worker must not
+pick up a deliberately slow one.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import psycopg
+import pytest
+
+from alertstream.embedded import free_port, start_broker
+
+from ..components import (
+    Process,
+    Receiver,
+    key_headers,
+    new_api_key,
+    pipeline_env,
+    receiver,
+    spawn,
+    wait_ready,
+)
+from ..components import test_database as fresh_database
+from ..streams.analysis.fakes import Answer, FakeModel, fake_model
+
+pytestmark = pytest.mark.integration
+
+DEADLINE_S = 1.0
+PROVIDER_DELAY_S = 5.0
+
+
+@dataclass
+class Stack:
+    base_url: str
+    headers: dict[str, str]
+    sink: Receiver
+    model: FakeModel
+    database_url: str
+    worker: Process
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    tmp = tmp_path_factory.mktemp("analysis-e2e")
+    broker = start_broker(free_port(), tmp / "broker.log")
+    try:
+        with fresh_database(tmp) as db, receiver() as sink, fake_model() as model:
+            with psycopg.connect(db) as conn:
+                conn.execute(
+                    "INSERT INTO analysis_providers (name, kind, base_url, model, timeout_s, active)"
+                    " VALUES ('slow-openai', 'openai', %s, 'gpt-slow', 15, true)", (model.url + "/v1",),
+                )
+            port = free_port()
+            env = pipeline_env(
+                broker.bootstrap, db, tmp, ALERTSTREAM_PORT=str(port), ALERTSTREAM_WEBHOOK_URL=sink.url,
+                ALERTSTREAM_APP_ID="as-analysis-e2e", ALERTSTREAM_ANALYSIS_DEADLINE_S=str(DEADLINE_S),
+                ALERTSTREAM_ANALYSIS_ALLOW="127.0.0.1", ALERTSTREAM_ANALYSIS_REFRESH_S="1",
+            )
+            worker = spawn("worker", env, tmp / "worker.log")
+            edge = spawn("edge", env, tmp / "edge.log")
+            try:
+                base = f"http://127.0.0.1:{port}"
+                wait_ready(base)
+                yield Stack(base, key_headers(new_api_key(db)), sink, model, db, worker)
+            finally:
+                edge.stop()
+                worker.stop()
+    finally:
+        broker.stop()
+
+
+def send(stack: Stack, name: str) -> tuple[str, float]:
+    import httpx
+
+    response = httpx.post(stack.base_url + "/alerts/webhook/", headers=stack.headers, timeout=15,
+                          json={"name": name, "severity": "critical", "labels": {"instance": "db-1"},
+                                "annotations": {"summary": "disk /var 97% full"}})
+    assert response.status_code == 202, response.text
+    return response.json()["trace_id"], time.monotonic()
+
+
+def analyzed_took(database_url: str, trace_id: str, timeout: float = 20) -> float:
+    """How long the analyze stage held the event, from its reference record."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with psycopg.connect(database_url) as conn:
+            row = conn.execute(
+                "SELECT extract(epoch FROM finished_at - started_at) FROM audit_refs"
+                " WHERE trace_id = %s AND stage = 'analyzed'", (trace_id,),
+            ).fetchone()
+        if row:
+            return float(row[0])
+        time.sleep(0.2)
+    raise AssertionError(f"no analyzed reference for trace {trace_id}")
+
+
+def test_slow_provider_never_delays_the_page_past_the_deadline(stack: Stack) -> None:
+    run = uuid.uuid4().hex[:8]
+    # Warm-up with a prompt provider: the worker has joined and uses the stored provider.
+    stack.model.script(Answer())
+    warm_name = f"DiskWarm-{run}"
+    send(stack, warm_name)
+    (warm,) = stack.sink.wait_for(lambda r: warm_name in r.json()["title"], 1, timeout=90)
+    assert warm.json()["analysis"]["provider"] == "slow-openai", stack.worker.log()[-3000:]
+    assert warm.json()["analysis"]["status"] == "ok"
+
+    stack.model.script(Answer(delay_s=PROVIDER_DELAY_S))
+    name = f"DiskSlow-{run}"
+    trace_id, sent_at = send(stack, name)
+    (page,) = stack.sink.wait_for(lambda r: name in r.json()["title"], 1, timeout=30)
+    paged_after = time.monotonic() - sent_at
+    analysis = page.json()["analysis"]
+    assert analysis["status"] == "unavailable" and analysis["provider"] == "slow-openai"
+    assert paged_after < PROVIDER_DELAY_S, f"the page waited {paged_after:.1f}s for a slow provider"
+    held = analyzed_took(stack.database_url, trace_id)
+    assert held <= DEADLINE_S + 0.5, f"analyze held the event {held:.2f}s (deadline {DEADLINE_S}s)"
+
+    # The late answer is stored (and not sent: the lane did not ask for a follow-up).
+    late = None
+    until = time.monotonic() + PROVIDER_DELAY_S + 10
+    while time.monotonic() < until and late is None:
+        with psycopg.connect(stack.database_url) as conn:
+            late = conn.execute(
+                "SELECT status, tokens_in, follow_up FROM analyses a WHERE a.trace_id = %s AND status = 'ok'",
+                (trace_id,),
+            ).fetchone()
+        time.sleep(0.3)
+    assert late == ("ok", 120, False)
+    assert len(stack.sink.matching(lambda r: name in r.json()["title"])) == 1

@@ -1,5 +1,14 @@
-"""What every channel driver is: a module with TYPE and
-`async send(channel, delivery, http) -> Sent`, raising Retryable or Permanent."""
+"""What every channel driver is: a module with
+
+- `TYPE`: the channel type name (`slack`, `email`, ...);
+- `SECRET_FIELDS`: settings that are credentials (never shown, never logged);
+- `validate(settings) -> dict`: the normalised settings, or `Permanent("invalid_config", why)`;
+- `async send(channel, delivery, out) -> Sent`: one attempt, raising Retryable or Permanent;
+  `out` is the Outbound: the SSRF-guarded HTTP client and the allow-list.
+
+A driver never puts a URL, token or password into an exception or a log line:
+URLs of incoming webhooks *are* credentials.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
-
 from alertstream.schemas.records import Analysis
+
+from alertstream.ssrf import AllowList, Resolver, system_resolver
 
 
 @dataclass(frozen=True)
@@ -17,6 +27,7 @@ class ChannelConfig:
     name: str
     type: str
     settings: Mapping[str, Any] = field(default_factory=dict)  # may hold secrets: never log it
+    enabled: bool = True
 
     def __repr__(self) -> str:
         return f"ChannelConfig(name={self.name!r}, type={self.type!r}, settings=<{len(self.settings)} keys>)"
@@ -34,7 +45,21 @@ class Sent:
     status_code: int | None
 
 
+@dataclass(frozen=True)
+class Outbound:
+    """How drivers reach the world. `http` is built by `notify.outbound.make_outbound`:
+    every connection goes through alertstream.ssrf's guard; non-HTTP drivers (SMTP)
+    check their host against the same allow-list with `resolver`."""
+
+    http: httpx.AsyncClient
+    allow: AllowList = field(default_factory=AllowList)
+    resolver: Resolver = system_resolver
+
+
 class ChannelDriver(Protocol):
     TYPE: str
+    SECRET_FIELDS: frozenset[str]
 
-    async def send(self, channel: ChannelConfig, delivery: Delivery, http: httpx.AsyncClient) -> Sent: ...
+    def validate(self, settings: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    async def send(self, channel: ChannelConfig, delivery: Delivery, out: Outbound) -> Sent: ...

@@ -1,6 +1,8 @@
 """The one HTTP helper every HTTP channel uses: it classifies outcomes into the
 error taxonomy (retryable: timeouts, connection errors, 408, 429, 5xx;
-permanent: other 4xx). Errors never include the URL: it may carry a token."""
+permanent: other 4xx). Drivers pass extra retryable codes with a comment citing
+their vendor's documentation. Errors never include the URL: it may carry a token.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import httpx
 from alertstream.errors import Permanent, Retryable
 
 RETRYABLE_STATUS = frozenset({408, 429})
+MAX_RETRY_AFTER_S = 24 * 3600.0
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
@@ -19,7 +22,7 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        return min(MAX_RETRY_AFTER_S, max(0.0, float(value)))
     except ValueError:
         return None  # an HTTP date: take our own backoff rather than parse clocks we do not trust
 
@@ -41,13 +44,18 @@ async def post_json(
     headers: Mapping[str, str] | None = None,
     timeout: float = 10.0,
     extra_retryable: Iterable[int] = (),
+    content_type: str = "application/json",
 ) -> httpx.Response:
-    all_headers: dict[str, Any] = {"content-type": "application/json", **(headers or {})}
+    all_headers: dict[str, Any] = {"content-type": content_type, **(headers or {})}
     try:
         response = await http.post(url, content=body, headers=all_headers, timeout=timeout)
     except httpx.TimeoutException:
         raise Retryable("timeout") from None
     except httpx.TransportError as exc:
         raise Retryable("connection_error", type(exc).__name__) from None
+    except httpx.InvalidURL:
+        raise Permanent("invalid_config", "the channel URL is not valid") from None
+    except httpx.HTTPError as exc:  # e.g. too many redirects, decoding: not worth a retry
+        raise Permanent("http_error", type(exc).__name__) from None
     classify(response, extra_retryable)
     return response

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import webhook
+from . import email, opsgenie, pagerduty, slack, teams, webhook
 
-CHANNEL_TYPES: dict[str, ModuleType] = {d.TYPE: d for d in (webhook,)}
+CHANNEL_TYPES: dict[str, ModuleType] = {d.TYPE: d for d in (webhook, slack, email, pagerduty, opsgenie, teams)}

@@ -36,9 +36,23 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     ensure_topics(settings.kafka)
     settings.worker.data_dir.mkdir(parents=True, exist_ok=True)
     app = build_app(settings)
+    if settings.worker.metrics_port:
+        _serve_metrics(app.stage_context.metrics.registry, settings.edge.host, settings.worker.metrics_port)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
     worker.execute_from_commandline()  # returns only at shutdown (SIGINT/SIGTERM)
     return 0
+
+
+def _serve_metrics(registry: object, host: str, port: int) -> None:
+    import logging
+
+    from prometheus_client import start_http_server
+
+    try:
+        start_http_server(port, addr=host, registry=registry)  # type: ignore[arg-type]
+    except OSError as exc:
+        # Another worker on this host has the port: run on, without this process's /metrics.
+        logging.getLogger("alertstream.worker").warning("metrics port %s unavailable: %s", port, exc)
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:

@@ -84,6 +84,11 @@ class IncidentEvent:
     updated_at: datetime
     alerts: list[IncidentAlert]
     lane: Lane
+    # Added in version 2 (with defaults, so older writers' records still read):
+    actor: str = ""
+    note: str = ""
+    silenced_by: list[str] = field(default_factory=list)
+    held_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +119,13 @@ class Analysis:
     fallback_used: bool = False
     tokens_in: int = 0
     tokens_out: int = 0
+    # Added in version 2 (analysis stage: why a fallback, provider budgets, audit hashes).
+    reason: str = ""
+    latency_ms: int = 0
+    cache_hit: bool = False
+    follow_up: bool = False
+    prompt_sha256: str = ""
+    response_sha256: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +146,18 @@ class NotificationResult:
 
 
 @dataclass(frozen=True, slots=True)
+class NotificationRetry:
+    SCHEMA: ClassVar[str] = "io.alertstream.NotificationRetry"
+    delivery_key: str
+    channel: str
+    attempt: int
+    first_attempt_at: datetime
+    due_at: datetime
+    reason: str
+    analysis: Analysis
+
+
+@dataclass(frozen=True, slots=True)
 class AuditRef:
     SCHEMA: ClassVar[str] = "io.alertstream.AuditRef"
     ref_id: str
@@ -148,10 +172,61 @@ class AuditRef:
     finished_at: datetime
     error: str | None = None
     prev_hash: str = ""
+    # Added in version 2: the hash chain this ref belongs to and its position (alertstream/chain.py).
+    chain_id: str = ""
+    seq: int = 0
 
 
-TOP_LEVEL_RECORDS: tuple[type, ...] = (NormalizedAlert, IncidentEvent, Analysis, NotificationResult, AuditRef)
-ALL_RECORDS: tuple[type, ...] = (Link, IncidentAlert, Lane, Recommendation, *TOP_LEVEL_RECORDS)
+@dataclass(frozen=True, slots=True)
+class SilenceMatcher:
+    SCHEMA: ClassVar[str] = "io.alertstream.SilenceMatcher"
+    name: str
+    op: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyRecurrence:
+    SCHEMA: ClassVar[str] = "io.alertstream.WeeklyRecurrence"
+    days: list[str]
+    start: str
+    end: str
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    SCHEMA: ClassVar[str] = "io.alertstream.Silence"
+    silence_id: str
+    matchers: list[SilenceMatcher]
+    starts_at: datetime
+    author: str
+    created_at: datetime
+    updated_at: datetime
+    ends_at: datetime | None = None
+    weekly: list[WeeklyRecurrence] = field(default_factory=list)
+    comment: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentCommand:
+    SCHEMA: ClassVar[str] = "io.alertstream.IncidentCommand"
+    command_id: str
+    kind: str
+    incident_id: str
+    correlation_key: str
+    issued_at: datetime
+    actor: str = ""
+    note: str = ""
+
+
+TOP_LEVEL_RECORDS: tuple[type, ...] = (
+    NormalizedAlert, IncidentEvent, Analysis, NotificationResult, AuditRef, NotificationRetry,
+    Silence, IncidentCommand,
+)
+ALL_RECORDS: tuple[type, ...] = (
+    Link, IncidentAlert, Lane, Recommendation, SilenceMatcher, WeeklyRecurrence, *TOP_LEVEL_RECORDS,
+)
 
 R = TypeVar("R")
 

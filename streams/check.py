@@ -1,32 +1,46 @@
 """The check stage: dedup by fingerprint, then incidents by correlation key.
 
 Two hops so each table is co-partitioned with the key it is grouped on:
-alerts.normalized (key fingerprint) -> dedup -> alerts.changes (key correlation
-key) -> incidents -> incidents.events (key incident id).
+alerts.normalized (key fingerprint) -> dedup -> alerts.changes (key correlation key)
+-> incidents -> incidents.events (key incident id). Operator actions arrive on
+incidents.actions (key incident id) and are re-keyed onto incidents.commands (key
+correlation key, co-partitioned with alerts.changes), where the stage's timer also
+sends its ticks; the incident agent reads both, so every change of an incident's
+state happens in one place, in order, with the clock carried by the input.
+
+Crash safety (at-least-once delivery, exactly-once effect): each agent publishes its
+outputs and waits for the broker *before* it writes its table, and the table row
+remembers the offset of the last input it took in. A redelivered input that the row
+has already seen is skipped; one it has not seen is applied again to the same state
+and, the rules being deterministic, produces byte-identical events (same incident id
+and version), which consumers dedupe by (incident_id, version).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
-
 from alertstream.schemas.codec import SchemaError
-from alertstream.schemas.records import IncidentEvent, NormalizedAlert
+from alertstream.schemas.records import IncidentCommand, NormalizedAlert
 
+from .announce import Outcome, Routing, apply_step, tick
+from .check_runtime import CheckRuntime
 from .context import StageContext, utcnow
-from .incidents import IncidentPolicy, IncidentState, apply_alert, correlation_key, is_material
-from .lanes import decide_lane
+from .incident_state import IncidentState
+from .incidents import ACTIONS, apply_action, correlation_key, is_material, step_alert
 
 log = logging.getLogger(__name__)
 
 Agent = Callable[[faust.StreamT], Awaitable[None]]
 
 
-def make_dedup_agent(ctx: StageContext, alert_state: faust.Table, policy: IncidentPolicy) -> Agent:
+def make_dedup_agent(ctx: StageContext, alert_state: faust.Table, runtime: CheckRuntime) -> Agent:
+    policy = runtime.policy
+
     async def check_dedup(stream: faust.StreamT) -> None:
         async for event in stream.events():
             started = utcnow()
@@ -36,15 +50,22 @@ def make_dedup_agent(ctx: StageContext, alert_state: faust.Table, policy: Incide
                 await ctx.dead_letter("alerts.normalized", event.key, event.value, f"schema: {exc}")
                 continue
             try:
+                offset = event.message.offset
                 previous: dict[str, Any] | None = alert_state.get(alert.fingerprint)
+                if previous is not None and previous.get("offset", -1) >= offset:
+                    continue  # redelivered after a crash; its output went out before its row was saved
                 if is_material(previous, alert):
-                    alert_state[alert.fingerprint] = {
-                        "status": alert.status, "severity": alert.severity, "repeats": 0, "event_id": alert.event_id,
-                    }
                     await ctx.send_raw("alerts.changes", correlation_key(alert, policy).encode(), event.value)
+                    alert_state[alert.fingerprint] = {
+                        "status": alert.status, "severity": alert.severity, "repeats": 0,
+                        "event_id": alert.event_id, "offset": offset,
+                    }
                 else:
                     assert previous is not None
-                    alert_state[alert.fingerprint] = {**previous, "repeats": previous.get("repeats", 0) + 1}
+                    alert_state[alert.fingerprint] = {
+                        **previous, "repeats": previous.get("repeats", 0) + 1, "offset": offset,
+                    }
+                    runtime.repeats += 1
                     await ctx.ref(
                         trace_id=alert.trace_id, stage="checked", input_ref=f"alert:{alert.event_id}",
                         output_ref=f"duplicate-of:{previous.get('event_id', '')}", content=event.value,
@@ -57,59 +78,100 @@ def make_dedup_agent(ctx: StageContext, alert_state: faust.Table, policy: Incide
     return check_dedup
 
 
-def make_incident_agent(ctx: StageContext, incidents: faust.Table, policy: IncidentPolicy) -> Agent:
-    channels = sorted(ctx.channels)
+def make_actions_agent(ctx: StageContext) -> Agent:
+    """incidents.actions (key incident id, written by the edge and CLI) -> incidents.commands
+    (key correlation key): the re-key puts an action on the partition that holds its incident."""
 
-    async def check_incidents(stream: faust.StreamT) -> None:
+    async def check_actions(stream: faust.StreamT) -> None:
         async for event in stream.events():
-            started = utcnow()
             try:
-                alert: NormalizedAlert = ctx.codec.decode(event.value)
+                command: IncidentCommand = ctx.codec.decode(event.value)
+                if not isinstance(command, IncidentCommand) or command.kind not in ACTIONS:
+                    raise SchemaError(f"not an operator action: {type(command).__name__}")
             except SchemaError as exc:
-                await ctx.dead_letter("alerts.changes", event.key, event.value, f"schema: {exc}")
+                await ctx.dead_letter("incidents.actions", event.key, event.value, f"schema: {exc}")
                 continue
             try:
-                key = correlation_key(alert, policy)
-                raw = incidents.get(key)
-                state = IncidentState.from_json(raw) if raw else None
-                new_state, reason = apply_alert(state, alert, policy)
-                if new_state is not None:
-                    incidents[key] = new_state.to_json()
-                if reason is None or new_state is None:
-                    await ctx.ref(
-                        trace_id=alert.trace_id, stage="checked", input_ref=f"alert:{alert.event_id}",
-                        output_ref=f"incident:{new_state.incident_id if new_state else 'none'}:unchanged",
-                        content=event.value, started_at=started, status="skipped",
-                    )
-                    continue
-                incident_event = to_event(new_state, reason, alert, channels)
-                value = await ctx.send("incidents.events", incident_event.incident_id, incident_event)
-                await ctx.ref(
-                    trace_id=alert.trace_id, stage="checked", input_ref=f"alert:{alert.event_id}",
-                    output_ref=f"incident:{incident_event.incident_id}@{incident_event.version}",
-                    content=value, started_at=started,
-                )
+                await ctx.send_raw("incidents.commands", command.correlation_key.encode(), event.value)
             except Exception as exc:
-                log.exception("check_incidents failed on event %s", alert.event_id)
-                await ctx.dead_letter("alerts.changes", event.key, event.value, f"bug: {type(exc).__name__}")
+                log.exception("check_actions failed on command %s", command.command_id)
+                await ctx.dead_letter("incidents.actions", event.key, event.value, f"bug: {type(exc).__name__}")
+
+    return check_actions
+
+
+def load(raw: dict[str, Any] | None) -> tuple[IncidentState | None, dict[str, int]]:
+    """A table row: an incident, or the tombstone of a closed one (its offsets only), or nothing."""
+    if not raw:
+        return None, {}
+    if "incident_id" not in raw:
+        return None, dict(raw.get("offsets", {}))
+    state = IncidentState.from_json(raw)
+    return state, state.offsets
+
+
+def make_incident_agent(ctx: StageContext, incidents: faust.Table, runtime: CheckRuntime) -> Agent:
+    policy = runtime.policy
+
+    async def check_incidents(stream: faust.StreamT) -> None:
+        await runtime.silences_loaded(timeout=15)
+        async for event in stream.events():
+            started = utcnow()
+            topic, offset, partition = event.message.topic, event.message.offset, event.message.partition
+            try:
+                record = ctx.codec.decode(event.value)
+            except SchemaError as exc:
+                await ctx.dead_letter(topic, event.key, event.value, f"schema: {exc}")
+                continue
+            try:
+                if isinstance(record, NormalizedAlert):
+                    key, now = correlation_key(record, policy), record.received_at
+                    input_ref = f"alert:{record.event_id}"
+                elif isinstance(record, IncidentCommand):
+                    key, now, input_ref = record.correlation_key, record.issued_at, f"command:{record.command_id}"
+                else:
+                    await ctx.dead_letter(topic, event.key, event.value, f"schema: unexpected {type(record).__name__}")
+                    continue
+                raw = incidents.get(key)
+                state, offsets = load(raw)
+                if 0 <= offset <= offsets.get(topic, -1):
+                    continue  # redelivered after a crash: already in the state, its events already out
+                routing = Routing(runtime.lanes.lanes, runtime.silences)
+                if isinstance(record, NormalizedAlert):
+                    outcome = apply_step(step_alert(state, record, policy), now, routing)
+                elif record.kind == "tick":
+                    outcome = tick(state, now, routing, policy) if state is not None else Outcome(None, [])
+                else:
+                    outcome = apply_step(apply_action(state, record), now, routing)
+                trace = record.trace_id if isinstance(record, NormalizedAlert) else record.command_id
+                for incident_event in outcome.events:
+                    value = await ctx.send("incidents.events", incident_event.incident_id, incident_event)
+                    await ctx.ref(
+                        trace_id=incident_event.trace_id or trace, stage="checked", input_ref=input_ref,
+                        output_ref=f"incident:{incident_event.incident_id}@{incident_event.version}",
+                        content=value, started_at=started,
+                    )
+                if outcome.rejected:
+                    log.warning("operator action %s on incident %s refused: %s", record.command_id,  # type: ignore[union-attr]
+                                record.incident_id, outcome.rejected)  # type: ignore[union-attr]
+                if not outcome.events and not (isinstance(record, IncidentCommand) and record.kind == "tick"):
+                    await ctx.ref(
+                        trace_id=trace, stage="checked", input_ref=input_ref,
+                        output_ref=f"incident:{state.incident_id if state else 'none'}:unchanged",
+                        content=event.value, started_at=started, status="skipped", error=outcome.rejected or None,
+                    )
+                offsets = {**offsets, topic: offset}
+                if outcome.state is None and raw is None and not outcome.events:
+                    continue  # nothing was here and nothing happened: no row to keep
+                if outcome.state is None:
+                    incidents[key] = {"offsets": offsets, "partition": partition}  # tombstone: no live incident
+                    runtime.unwatch(key)
+                else:
+                    kept = dataclasses.replace(outcome.state, partition=partition, offsets=offsets)
+                    incidents[key] = kept.to_json()
+                    runtime.watch_if_needed(key, kept)
+            except Exception as exc:
+                log.exception("check_incidents failed on a record from %s at offset %s", topic, offset)
+                await ctx.dead_letter(topic, event.key, event.value, f"bug: {type(exc).__name__}")
 
     return check_incidents
-
-
-def to_event(state: IncidentState, reason: str, cause: NormalizedAlert, channels: list[str]) -> IncidentEvent:
-    return IncidentEvent(
-        # Derived, not random: a replay of the same alert rebuilds the same event id.
-        event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{state.incident_id}@{state.version}")),
-        trace_id=cause.trace_id,
-        incident_id=state.incident_id,
-        version=state.version,
-        reason=reason,
-        status=state.status,
-        severity=state.severity,
-        title=state.title,
-        correlation_key=state.correlation_key,
-        opened_at=state.opened_at,
-        updated_at=state.updated_at,
-        alerts=list(state.members.values()),
-        lane=decide_lane(state.status, channels),
-    )

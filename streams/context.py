@@ -19,6 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 from alertstream.audit import make_ref
 from alertstream.chain import ChainHead, LocalChain, link, process_chain, worker_chain_id
 from alertstream.config import Settings
+from alertstream.metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ class StageContext:
         self.topics = topics
         self.channels = channels
         self.codec = Codec.from_settings(settings)  # Confluent wire format when SCHEMA_REGISTRY_URL is set
+        self.metrics = WorkerMetrics()
         self.run_id = settings.run_id
         self._pool: AsyncConnectionPool | None = None
         self._http: httpx.AsyncClient | None = None
@@ -65,6 +67,7 @@ class StageContext:
         value = self.codec.encode(record)
         fut = await self.topics[topic].send(key=key.encode(), value=value)
         await fut
+        self.metrics.observe_record(record)
         return value
 
     async def send_raw(self, topic: str, key: bytes, value: bytes, headers: dict[str, bytes] | None = None) -> None:
@@ -112,6 +115,7 @@ class StageContext:
     async def dead_letter(self, source_topic: str, key: bytes | None, value: bytes, reason: str) -> None:
         """A record this stage can never process: kept, with its reason, instead of crashing the agent."""
         log.error("dead-lettering a record from %s: %s", source_topic, reason)
+        self.metrics.dead_letters.labels(source_topic).inc()
         await self.send_raw(
             "pipeline.dlq", key or b"", value,
             headers={"source-topic": source_topic.encode(), "reason": reason.encode()},

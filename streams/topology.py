@@ -1,27 +1,42 @@
 """The whole stream topology in one place: topics, tables, agents, and which feeds which.
 
   edge ──> alerts.normalized ──[check_dedup: table alert_state by fingerprint]──> alerts.changes
-  alerts.changes ──[check_incidents: table incidents by correlation key]──> incidents.events
+  alerts.changes + incidents.commands ──[check_incidents: table incidents by correlation key,
+      lanes, silences, grouping]──> incidents.events
+  edge/CLI ──> incidents.actions ──[check_actions: re-key by correlation key]──> incidents.commands
+  check_timer (every worker, its own partitions) ──ticks──> incidents.commands
+  edge/CLI ──> silences (compacted) ──[every worker reads all of it]──> the check stage's silences
   incidents.events ──[analyze: local provider under a deadline]──> incidents.analyses
   incidents.analyses ──[notify: ledger claim, channel send]──> notifications.results
-  every stage ──> audit.refs;  audit.refs, incidents.events, notifications.results ──[store]──> PostgreSQL
+      a retryable failure ──> notify.retry.30s|5m|1h ──[notify_retry_*: wait until due, same claim
+      and send]──> notifications.results;  out of attempts/age, or permanent ──> notify.dlq (reason header)
+  every stage ──> audit.refs (hash-chained: table audit_chains);  audit.refs, incidents.events,
+  notifications.results ──[store]──> PostgreSQL;  the records refs point at ──[store]──> audit_content
   a record a stage can never process ──> pipeline.dlq (with its reason)
 """
 
 from __future__ import annotations
 
-import faust
+import logging
 
-from alertstream.config import Settings
+import faust
 from alertstream.notify.channels import channels_from_settings
+from alertstream.notify.retry import RETRY_TOPICS
 from alertstream.schemas.topics import TOPICS
 
+from alertstream.config import Settings
+
 from .analyze import make_analyze_agent
-from .check import make_dedup_agent, make_incident_agent
+from .check import make_actions_agent, make_dedup_agent, make_incident_agent
+from .check_runtime import CheckRuntime
+from .check_store import make_check_storage_agents
 from .context import StageContext
-from .deliver import make_notify_agent
-from .incidents import IncidentPolicy
+from .lag import make_lag_refresher
+from .deliver import Notifier, make_notify_agent
+from .notify_retry import make_retry_agent
 from .store import make_storage_agents
+
+log = logging.getLogger(__name__)
 
 
 def build_app(settings: Settings) -> faust.App:
@@ -49,18 +64,48 @@ def build_app(settings: Settings) -> faust.App:
         for spec in TOPICS
     }
     ctx = StageContext(settings, topics, channels_from_settings(worker))
-    policy = IncidentPolicy()
+    check = CheckRuntime(settings, lambda: list(ctx.channels))
 
     # JSON, never pickle, in every changelog.
     json_schema = faust.Schema(key_serializer="json", value_serializer="json")
     alert_state = app.Table("alert_state", default=None, partitions=kafka.partitions, schema=json_schema)
     incidents = app.Table("incidents", default=None, partitions=kafka.partitions, schema=json_schema)
+    # Heads of the audit hash chains, one per (stage, input partition): alertstream/chain.py.
+    ctx.chains = app.Table("audit_chains", default=None, partitions=kafka.partitions, schema=json_schema)
 
-    app.agent(topics["alerts.normalized"], name="check_dedup")(make_dedup_agent(ctx, alert_state, policy))
-    app.agent(topics["alerts.changes"], name="check_incidents")(make_incident_agent(ctx, incidents, policy))
+    app.agent(topics["alerts.normalized"], name="check_dedup")(make_dedup_agent(ctx, alert_state, check))
+    app.agent(topics["incidents.actions"], name="check_actions")(make_actions_agent(ctx))
+    changes_and_commands = app.topic("alerts.changes", "incidents.commands", key_type=bytes, value_type=bytes)
+    app.agent(changes_and_commands, name="check_incidents")(make_incident_agent(ctx, incidents, check))
+
+    @app.task
+    async def check_silence_feed() -> None:
+        await check.feed_silences(ctx.codec)
+
+    @app.timer(settings.check.tick_s, name="check_timer")
+    async def check_timer() -> None:
+        try:
+            await check.on_timer(ctx, incidents, lambda: _actives(app, "alerts.changes"))
+        except Exception:
+            log.exception("check timer failed; trying again on its next tick")
+
+    for topic, agent in make_check_storage_agents(ctx).items():
+        app.agent(topics[topic], name=f"store_check_{topic.replace('.', '_')}")(agent)
     app.agent(topics["incidents.events"], name="analyze")(make_analyze_agent(ctx))
-    app.agent(topics["incidents.analyses"], name="notify")(make_notify_agent(ctx))
+    notifier = Notifier(ctx)
+    app.agent(topics["incidents.analyses"], name="notify")(make_notify_agent(ctx, notifier))
+    for retry_topic in RETRY_TOPICS:
+        retry_agent = make_retry_agent(ctx, notifier, retry_topic, app)
+        app.agent(topics[retry_topic], name=retry_agent.__name__)(retry_agent)
+    app.timer(settings.notify.channel_refresh_s, name="notify_channels")(notifier.refresh_channels)
     for topic, agent in make_storage_agents(ctx).items():
         app.agent(topics[topic], name=f"store_{topic.replace('.', '_')}")(agent)
+    app.timer(10.0, name="metrics_lag")(make_lag_refresher(app, ctx))
     app.stage_context = ctx  # type: ignore[attr-defined]  # for tests and shutdown
+    app.check_runtime = check  # type: ignore[attr-defined]
     return app
+
+
+def _actives(app: faust.App, topic: str) -> set[int]:
+    """The partitions of `topic` this worker actively owns (not its standby copies)."""
+    return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}

@@ -229,7 +229,9 @@ class RedactingFilter(logging.Filter):
         except Exception:  # a bad format must not reach handleError, which prints the raw args
             message = f"{record.msg!s} args={record.args!r}"
         record.msg = redact_text(message)
-        record.args = None
+        # An empty tuple, not None: mode's formatter (faust workers) iterates args, and a TypeError inside
+        # a handler prints a traceback that is logged again on every record.
+        record.args = ()
         if record.exc_info and not record.exc_text:
             # Formatter reuses a pre-set exc_text instead of formatting the traceback again.
             record.exc_text = logging.Formatter().formatException(record.exc_info)

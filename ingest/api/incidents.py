@@ -42,6 +42,8 @@ def parse_since(raw: str | None, now: datetime) -> datetime | None:
         return now - parse_duration(raw, "since")
     except LaneError:
         pass
+    except (OverflowError, ValueError):
+        raise EdgeError(400, "since: that duration reaches back before year 1", since=raw) from None
     try:
         parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
@@ -76,6 +78,8 @@ def routes(ctx: ApiContext) -> list[BaseRoute]:
 
     async def show_incident(request: Request) -> Response:
         incident_id = request.path_params["incident_id"]
+        if "\x00" in incident_id:  # PostgreSQL text cannot hold NUL: no such id can exist
+            return EdgeError(404, "no such incident").response()
         async with (await ctx.pool()).connection() as conn:
             found = await incident_store.show_incident(conn, incident_id)
         if found is None:
@@ -92,8 +96,10 @@ def routes(ctx: ApiContext) -> list[BaseRoute]:
         except orjson.JSONDecodeError:
             return EdgeError(400, "the body must be JSON, e.g. {\"note\": \"...\"}").response()
         note = doc.get("note", "") if isinstance(doc, dict) else None
-        if not isinstance(note, str) or len(note) > MAX_NOTE:
-            return EdgeError(400, f"note must be a string of at most {MAX_NOTE} characters").response()
+        if not isinstance(note, str) or len(note) > MAX_NOTE or "\x00" in note:
+            return EdgeError(400, f"note must be a string of at most {MAX_NOTE} characters, without NUL").response()
+        if "\x00" in incident_id:
+            return EdgeError(404, "no such incident").response()
         try:
             async with (await ctx.pool()).connection() as conn:
                 command = await submit_action(

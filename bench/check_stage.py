@@ -24,14 +24,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
-from alertstream.schemas.codec import Codec
-from alertstream.schemas.records import NormalizedAlert
-from alertstream.storage.migrate import migrate
-from alertstream.streams.admin import ensure_topics
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from alertstream.config import KafkaSettings
 from alertstream.embedded import free_port, start_broker, start_postgres
+from alertstream.schemas.codec import Codec
+from alertstream.schemas.records import NormalizedAlert
+from alertstream.storage.migrate import migrate
+from alertstream.streams.admin import ensure_topics
 
 SEVERITIES = ("critical", "error", "warning", "info")
 

@@ -27,13 +27,13 @@ from collections import Counter
 from pathlib import Path
 
 import psycopg
-from alertstream.schemas.codec import Codec
-from alertstream.storage.migrate import migrate
-from alertstream.streams.admin import ensure_topics
 from confluent_kafka import Producer
 
 from alertstream.config import KafkaSettings
 from alertstream.embedded import free_port, start_broker, start_postgres
+from alertstream.schemas.codec import Codec
+from alertstream.storage.migrate import migrate
+from alertstream.streams.admin import ensure_topics
 
 
 class Receiver:

@@ -39,7 +39,9 @@ log = logging.getLogger(__name__)
 
 ALL_CLEAR = "all-clear"
 CATCH_ALL = "catch-all"
-STAGES = ("analyze", "notify")
+# "analyze-follow-up": when analysis misses the deadline, the page goes out without it and the late
+# analysis is sent as an update (streams/analyze.py FOLLOW_UP_STAGE).
+STAGES = ("analyze", "analyze-follow-up", "notify")
 OPS = ("is", "is-not", "in", "not-in", "matches")
 _PLAIN_FIELDS = ("source", "severity", "status")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")

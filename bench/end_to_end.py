@@ -1,0 +1,112 @@
+"""Bench 2: a fixed offered load for a fixed time through edge -> check -> analyze (local)
+-> notify (webhook to a local receiver). Every alert is new, so each one is notified."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import ExitStack
+from typing import Any
+
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+from alertstream.embedded import free_port, wait_for_port
+
+from .loadgen import open_loop
+from .stack import Stack, alertstream_process, uvicorn_app
+
+GROUP = "alertstream-bench"
+STAGE_TOPICS = ("alerts.normalized", "alerts.changes", "incidents.events", "incidents.analyses")
+
+
+def lag(bootstrap: str, partitions: int) -> int:
+    """Records the worker's group has not committed yet, across the stage topics."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-lag-probe"})
+    try:
+        request = [ConsumerGroupTopicPartitions(GROUP, [TopicPartition(t, p) for t in STAGE_TOPICS
+                                                        for p in range(partitions)])]
+        committed = admin.list_consumer_group_offsets(request)[GROUP].result().topic_partitions
+        total = 0
+        for tp in committed:
+            high = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=5)[1]
+            total += max(0, high - max(tp.offset, 0))
+        return total
+    finally:
+        consumer.close()
+
+
+def _stop(proc: subprocess.Popen[bytes], sig: int) -> None:
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def run(stack: Stack, *, alerts_per_s: int, duration_s: float, alerts_per_request: int = 10,
+        partitions: int = 6, drain_s: float = 60) -> dict[str, Any]:
+    run_id = uuid.uuid4().hex[:6]
+    port = free_port()
+    out = stack.workdir / "arrivals.json"
+    env = {**stack.env, "ALERTSTREAM_WEBHOOK_URL": f"http://127.0.0.1:{port}/hook", "ALERTSTREAM_APP_ID": GROUP}
+    sent: dict[str, float] = {}
+    with ExitStack() as running:  # every process started here is stopped, whatever fails
+        receiver = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "bench.receiver", "--port", str(port), "--out", str(out)])
+        running.callback(_stop, receiver, signal.SIGTERM)
+        wait_for_port("127.0.0.1", port, 10, "bench receiver")
+        worker = alertstream_process("worker", env, stack.workdir / "worker.log")
+        running.callback(_stop, worker, signal.SIGINT)
+        edge = uvicorn_app("alertstream.ingest.app:app_from_env", env, stack.workdir / "edge-e2e.log")
+        running.callback(edge.stop)
+        time.sleep(8)  # the worker's group join (rebalance timeout) before load starts
+        headers = {"Authorization": f"Bearer {stack.api_key}"} if stack.api_key else {}
+
+        def body(i: int) -> bytes:
+            alerts = [{"name": f"E2E-{run_id}-{i}-{j}", "severity": "critical", "labels": {"instance": f"h{j}"}}
+                      for j in range(alerts_per_request)]
+            return json.dumps({"alerts": alerts}).encode()
+
+        def on_sent(i: int, at: float) -> None:
+            for j in range(alerts_per_request):
+                sent[f"E2E-{run_id}-{i}-{j}"] = at
+
+        rate = alerts_per_s / alerts_per_request
+        acks = asyncio.run(open_loop("127.0.0.1", edge.port, "/alerts/webhook/", headers, body, rate=rate,
+                                     duration_s=duration_s, alerts_per_request=alerts_per_request, on_sent=on_sent))
+        lag_at_end = lag(stack.bootstrap, partitions)
+        deadline = time.monotonic() + drain_s
+        while time.monotonic() < deadline and lag(stack.bootstrap, partitions) > 0:
+            time.sleep(1)
+        time.sleep(1)
+    arrivals = json.loads(out.read_text()) if out.exists() else {}
+    latencies = [arrivals[name] - at for name, at in sent.items() if name in arrivals]
+    in_window = [name for name, at in sent.items() if name in arrivals and arrivals[name] - at <= 2.0]
+    return {
+        "offered_alerts_per_s": alerts_per_s,
+        "duration_s": duration_s,
+        "alerts_sent": len(sent),
+        "alerts_notified": len(latencies),
+        "sustained_alerts_per_s": round(len(latencies) / duration_s, 1),
+        "notified_within_2s": len(in_window),
+        "ack": acks.summary(),
+        "e2e_latency_p50_ms": round(percentile(latencies, 50) * 1000, 1),
+        "e2e_latency_p99_ms": round(percentile(latencies, 99) * 1000, 1),
+        "lag_at_end_of_load": lag_at_end,
+    }

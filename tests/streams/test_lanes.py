@@ -57,7 +57,7 @@ def test_the_json_fixture_loads_too() -> None:
 @pytest.mark.parametrize("name,message", [
     ("bad_op.yaml", "lane 'db-pager': match[0]: op must be one of"),
     ("bad_field.yaml", "field must be one of source, severity, status or label:<key>"),
-    ("bad_stage.yaml", "stages must be a list drawn from analyze, notify"),
+    ("bad_stage.yaml", "stages must be a list drawn from analyze, analyze-follow-up, notify"),
     ("unknown_channel.yaml", "unknown channel(s) nowhere"),
     ("bad_duration.yaml", "group_wait: a duration like 30s"),
     ("bad_regex.yaml", "bad regex"),

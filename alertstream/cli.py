@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -12,10 +11,12 @@ import psycopg
 
 from alertstream.commands import COMMAND_MODULES
 from alertstream.config import ConfigError, Settings
+from alertstream.logs import setup_logging
 
 
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+def _setup_logging(level: str, fmt: str = "text") -> None:
+    """Redacted (RedactingFilter on every record), with trace_id; see alertstream/logs.py."""
+    setup_logging(level, fmt)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"alertstream: configuration error: {exc}", file=sys.stderr)
         return 2
-    _setup_logging(settings.log_level)
+    _setup_logging(settings.log_level, settings.log_format)
     try:
         return int(args.handler(settings, args))
     except KeyboardInterrupt:

@@ -8,21 +8,26 @@ import importlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 
-from alertstream.schemas.codec import Codec
-from alertstream.schemas.records import NormalizedAlert
+from redis.asyncio import Redis
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from alertstream.config import Settings
+from alertstream.logs import trace_context
+from alertstream.redaction import redact_alert
+from alertstream.schemas.codec import Codec
+from alertstream.storage import apikeys as key_store
 
 from . import drivers
 from .accept import build_records, choose_driver, parse_alerts
 from .api import API_MODULES, ApiContext
+from .apikeys import KeyCache
 from .auth import (
     AuthDecision,
     MemoryReplayStore,
@@ -33,7 +38,11 @@ from .auth import (
     read_policies,
 )
 from .body import decode_json_object, read_limited, require_json_content_type
+from .client_ip import TrustedProxies
+from .middleware import ApiKeyMiddleware, RateLimitMiddleware, limits_from_json
+from .middleware.apikeys import WEBHOOK_PREFIX
 from .publisher import Publisher, PublishError
+from .ratelimit import MemoryBackend, RateLimiter, RedisBackend
 from .readiness import Readiness
 from .responses import EdgeError, JSONResponse
 
@@ -42,10 +51,6 @@ log = logging.getLogger(__name__)
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _no_redaction(alert: NormalizedAlert) -> NormalizedAlert:
-    return alert
 
 
 class Edge:
@@ -65,10 +70,24 @@ class Edge:
         self.policies = policies
         self.replay_store = replay_store
         self.codec = Codec()
-        self.redact = _no_redaction
+        self.redact = redact_alert
 
     async def webhook_info(self, request: Request) -> Response:
         return JSONResponse({"status": "ok", "drivers": [d.NAME for d in drivers.DRIVERS]})
+
+    def signature_may_admit(self, path: str) -> bool:
+        """Whether a keyless webhook POST to `path` could be admitted by its source's policy (ApiKeyMiddleware)."""
+        source = path[len(WEBHOOK_PREFIX):].strip("/")
+        if not source:
+            return any(policy.schemes for policy in self.policies.values())
+        policy = self.policies.get(source)
+        return policy is not None and bool(policy.schemes)
+
+    @staticmethod
+    def _key_may_send(request: Request, source: str) -> None:
+        key = getattr(request.state, "api_key", None)
+        if key is not None and not key.allows_source(source):
+            raise EdgeError(403, "API key not allowed for this source", source=source, key=key.name)
 
     async def _authenticate(self, source: str, request: Request, raw: bytes) -> AuthDecision:
         decision = await authenticate(
@@ -76,17 +95,27 @@ class Edge:
         )
         if not decision.ok:
             raise EdgeError(decision.status, decision.reason, decision.headers, source=source)
+        if decision.reason != "verified" and getattr(request.state, "api_key", None) is None:
+            # Only a verified source credential stands in for an API key; "no policy" or
+            # "not required" does not (SECURITY.md: API keys and source signatures).
+            raise EdgeError(401, "missing API key", {"WWW-Authenticate": 'Bearer realm="alertstream"'},
+                            source=source, hint="send Authorization: Bearer <key> or X-API-Key: <key>")
         return decision
 
     async def webhook(self, request: Request) -> Response:
-        received_at = _utcnow()
         trace_id = uuid.uuid4().hex
+        with trace_context(trace_id):
+            return await self._webhook(request, trace_id)
+
+    async def _webhook(self, request: Request, trace_id: str) -> Response:
+        received_at = _utcnow()
         forced = request.path_params.get("driver")
         decision: AuthDecision | None = None
         try:
             require_json_content_type(request)
             if forced is not None:
                 choose_driver({}, forced)  # 404 before reading a body for a driver that does not exist
+                self._key_may_send(request, forced)
             raw = await read_limited(request, self.settings.edge.max_body_bytes)
             if forced is not None:
                 # A forced driver names its source up front: verify before the body is parsed at all.
@@ -95,6 +124,7 @@ class Edge:
             driver = choose_driver(payload, forced)
             if decision is None:
                 # Auto-detection needs the JSON; the source is verified before anything is normalized.
+                self._key_may_send(request, driver.NAME)
                 decision = await self._authenticate(driver.NAME, request, raw)
             alerts = parse_alerts(driver, payload, received_at, self.settings.edge.max_alerts_per_request)
             records, accepted = build_records(
@@ -139,7 +169,20 @@ def _replay_store(settings: Settings) -> ReplayStore:
     return RedisReplayStore.from_url(settings.redis_url) if settings.redis_url else MemoryReplayStore()
 
 
+def _rate_limiter(settings: Settings) -> tuple[RateLimiter, Redis | None]:
+    limits = limits_from_json(settings.edge.rate_limits)
+    if settings.redis_url:
+        redis = Redis.from_url(settings.redis_url)
+        return RateLimiter(limits, RedisBackend(redis)), redis
+    if settings.edge.workers > 1:
+        log.warning("REDIS_URL is not set and %d edge workers run: each counts rate limits on its own, "
+                    "so a caller gets up to %d times its limit", settings.edge.workers, settings.edge.workers)
+    return RateLimiter(limits, MemoryBackend()), None
+
+
 def create_app(settings: Settings, publisher: Publisher | None = None, readiness: Readiness | None = None) -> Starlette:
+    limiter, limiter_redis = _rate_limiter(settings)  # a bad setting fails start-up before anything opens
+    proxies = TrustedProxies(settings.edge.trusted_proxies)
     own_publisher = publisher is None
     publisher = publisher or Publisher(settings.kafka)
     policies = read_policies(settings.edge.auth_policies_path) if settings.edge.auth_policies_path else {}
@@ -149,11 +192,23 @@ def create_app(settings: Settings, publisher: Publisher | None = None, readiness
     )
     api = ApiContext(settings, publisher, edge.codec)
 
+    async def load_keys() -> dict[str, key_store.ActiveKey]:
+        return await key_store.load_active(await api.pool())
+
+    async def write_usage(used: Mapping[str, datetime]) -> None:
+        await key_store.record_last_used(await api.pool(), used)
+
+    keys = KeyCache(load_keys, write_usage, ttl=settings.edge.api_key_cache_s)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        with contextlib.suppress(Exception):  # last-used times are bookkeeping; shutdown goes on
+            await keys.flush()
         await edge.readiness.close()
         await api.close()
+        if limiter_redis is not None:
+            await limiter_redis.aclose()
         if own_publisher:
             await asyncio.to_thread(publisher.close)
 
@@ -166,8 +221,14 @@ def create_app(settings: Settings, publisher: Publisher | None = None, readiness
     ]
     for module in API_MODULES:
         routes.extend(importlib.import_module(module).routes(api))
-    app = Starlette(routes=routes, lifespan=lifespan)
+    middleware = [
+        Middleware(ApiKeyMiddleware, keys=keys, signature_may_admit=edge.signature_may_admit),
+        Middleware(RateLimitMiddleware, limiter=limiter, proxies=proxies),
+    ]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.edge = edge
+    app.state.keys = keys
+    app.state.limiter = limiter
     app.state.api = api
     return app
 

@@ -18,9 +18,14 @@ from typing import Any
 import httpx
 import orjson
 import psycopg
-from alertstream.storage.migrate import migrate
 
 from alertstream.embedded import free_port, start_postgres, wait_for_port
+from alertstream.secrets import generate_key
+from alertstream.storage.apikeys import create_key
+from alertstream.storage.migrate import migrate
+
+# One sealing key per test session (ALERTSTREAM_SECRET_KEY is required outside dev mode).
+TEST_SECRET_KEY = f"test:{generate_key()}"
 
 
 def _reachable(url: str) -> bool:
@@ -154,9 +159,21 @@ def pipeline_env(broker: str, database_url: str, tmp: Path, **extra: str) -> dic
         ALERTSTREAM_HEARTBEAT_INTERVAL_S="1",
         ALERTSTREAM_STORAGE_BATCH_SECONDS="0.2",
         ALERTSTREAM_LOG_LEVEL="WARNING",
+        ALERTSTREAM_SECRET_KEY=TEST_SECRET_KEY,
     )
     env.update(extra)
     return env
+
+
+def new_api_key(database_url: str, name: str | None = None, allow: tuple[str, ...] = (),
+                sources: tuple[str, ...] = ()) -> str:
+    """A fresh API key (the raw `ask_…` value) with a unique name unless one is given."""
+    raw, _ = create_key(database_url, name or f"test-{uuid.uuid4().hex[:12]}", allow, sources)
+    return raw
+
+
+def key_headers(raw_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {raw_key}"}
 
 
 def wait_ready(base_url: str, timeout: float = 30.0) -> None:

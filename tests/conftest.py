@@ -5,13 +5,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from alertstream.config import Settings
 from alertstream.embedded import EmbeddedBroker, free_port, start_broker
 
 from . import containers
-from .components import Process, Receiver, pipeline_env, receiver, spawn, test_database, wait_ready
+from .components import (
+    Process,
+    Receiver,
+    key_headers,
+    new_api_key,
+    pipeline_env,
+    receiver,
+    spawn,
+    test_database,
+    wait_ready,
+)
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +61,12 @@ def settings(broker: EmbeddedBroker, database_url: str, tmp_path: Path) -> Setti
     return Settings.from_env(env)
 
 
+@pytest.fixture
+def api_key(database_url: str) -> str:
+    """A fresh API key (all paths, all sources) in the session database, for apps built with create_app."""
+    return new_api_key(database_url)
+
+
 @dataclass
 class Pipeline:
     base_url: str
@@ -58,6 +75,23 @@ class Pipeline:
     worker: Process
     database_url: str
     env: dict[str, str]
+    api_key: str = ""  # the session's key: every path, every source
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Headers that authenticate to the edge; merge your own over them."""
+        return key_headers(self.api_key)
+
+    def post(self, path: str = "/alerts/webhook/", *, json: object = None, headers: dict[str, str] | None = None,
+             timeout: float = 15, **kwargs: object) -> httpx.Response:
+        """POST to the edge with the session's API key (`content=` for raw bytes works too)."""
+        return httpx.post(self.base_url + path, json=json, headers={**self.headers, **(headers or {})},
+                          timeout=timeout, **kwargs)  # type: ignore[arg-type]
+
+    def get(self, path: str, *, headers: dict[str, str] | None = None, timeout: float = 15,
+            **kwargs: object) -> httpx.Response:
+        return httpx.get(self.base_url + path, headers={**self.headers, **(headers or {})}, timeout=timeout,
+                         **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")
@@ -68,13 +102,17 @@ def pipeline(broker: EmbeddedBroker, database_url: str, session_dir: Path) -> It
         env = pipeline_env(
             broker.bootstrap, database_url, session_dir,
             ALERTSTREAM_PORT=str(port), ALERTSTREAM_WEBHOOK_URL=sink.url, ALERTSTREAM_APP_ID="as-e2e",
+            ALERTSTREAM_LOG_LEVEL="INFO",  # the canary test searches these logs: the more they say, the better
+            # Every e2e test shares the session key: its operator-API polling must never meet the 600/min default.
+            ALERTSTREAM_RATE_LIMITS='{"keys": {"e2e-session": {"/": 1000000}}}',
         )
+        key = new_api_key(database_url, name="e2e-session")
         worker = spawn("worker", env, session_dir / "worker.log")
         edge = spawn("edge", env, session_dir / "edge.log")
         base = f"http://127.0.0.1:{port}"
         try:
             wait_ready(base)
-            yield Pipeline(base, sink, edge, worker, database_url, env)
+            yield Pipeline(base, sink, edge, worker, database_url, env, api_key=key)
         finally:
             edge.stop()
             worker.stop()

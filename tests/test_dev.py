@@ -37,8 +37,20 @@ def test_dev_runs_everything_and_ctrl_c_stops_it_all(broker, tmp_path) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "alertstream", "dev"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
-        wait_ready(f"http://127.0.0.1:{port}", timeout=90)
-        response = httpx.post(f"http://127.0.0.1:{port}/alerts/webhook/", json={"name": "DevCheck"}, timeout=10)
+        try:
+            wait_ready(f"http://127.0.0.1:{port}", timeout=90)
+        except RuntimeError:
+            proc.kill()
+            pytest.fail(f"dev did not come up; its output:\n{proc.communicate(timeout=10)[0][-4000:]}")
+        url = f"http://127.0.0.1:{port}/alerts/webhook/"
+        # Authentication as in production: no key, no entry; the dev key is kept under the state dir.
+        assert httpx.post(url, json={"name": "DevCheck"}, timeout=10).status_code == 401
+        key_file = tmp_path / "state" / "dev-api-key"
+        for private in (key_file, tmp_path / "state" / "dev-secret.key"):  # API key; sealing key
+            assert private.stat().st_mode & 0o077 == 0, f"{private.name} must be private"
+        dev_key = key_file.read_text().strip()
+        response = httpx.post(url, json={"name": "DevCheck"}, headers={"Authorization": f"Bearer {dev_key}"},
+                              timeout=10)
         assert response.status_code == 202
         pgdata = str((tmp_path / "state" / "pgdata").resolve())
         assert _postgres_for(pgdata), "dev should have started an embedded PostgreSQL"
@@ -46,6 +58,7 @@ def test_dev_runs_everything_and_ctrl_c_stops_it_all(broker, tmp_path) -> None:
         out, _ = proc.communicate(timeout=60)
         assert proc.returncode == 0, out
         assert "curl -sS -X POST" in out  # the ready-to-paste example
+        assert f"-H 'Authorization: Bearer {dev_key}'" in out  # ... with the dev key in it
         deadline = time.monotonic() + 10
         while _postgres_for(pgdata) and time.monotonic() < deadline:
             time.sleep(0.2)

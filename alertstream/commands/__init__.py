@@ -4,4 +4,17 @@ A module that fails to import fails the CLI at start, loudly."""
 
 COMMAND_MODULES: tuple[str, ...] = (
     "alertstream.commands.core",
+    "alertstream.commands.channels",
+    "alertstream.commands.deliveries",
+    "alertstream.commands.providers",
+    "alertstream.commands.analyze",
+    "alertstream.commands.incidents",
+    "alertstream.commands.silences",
+    "alertstream.commands.replay",
+    "alertstream.commands.tail",
+    "alertstream.commands.audit",
+    "alertstream.commands.agent",
+    "alertstream.commands.keys",
+    "alertstream.commands.console_users",
+    "alertstream.commands.secrets",
 )

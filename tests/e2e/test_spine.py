@@ -42,8 +42,8 @@ def alertmanager_group(run: str, status: str) -> dict:
     }
 
 
-def post(base: str, payload: dict, path: str = "/alerts/webhook/") -> httpx.Response:
-    return httpx.post(base + path, json=payload, timeout=15)
+def post(pipeline, payload: dict, path: str = "/alerts/webhook/") -> httpx.Response:
+    return pipeline.post(path, json=payload)  # with the session's API key
 
 
 def stages_for(database_url: str, trace_id: str, expected: set[str], timeout: float = 30) -> set[str]:
@@ -61,7 +61,7 @@ def stages_for(database_url: str, trace_id: str, expected: set[str], timeout: fl
 
 def test_firing_group_notifies_and_leaves_refs_for_every_stage(pipeline) -> None:
     run = uuid.uuid4().hex[:8]
-    response = post(pipeline.base_url, alertmanager_group(run, "firing"))
+    response = post(pipeline, alertmanager_group(run, "firing"))
     assert response.status_code == 202, response.text
     body = response.json()
     assert body["status"] == "accepted"
@@ -83,7 +83,7 @@ def test_firing_group_notifies_and_leaves_refs_for_every_stage(pipeline) -> None
     )
 
     # The same group resolved: one resolution per incident, each saying so.
-    resolved = post(pipeline.base_url, alertmanager_group(run, "resolved"))
+    resolved = post(pipeline, alertmanager_group(run, "resolved"))
     assert resolved.status_code == 202
     got = pipeline.receiver.wait_for(lambda r: ours(r) and r.json()["status"] == "resolved", 3)
     assert len(got) == 3
@@ -93,10 +93,10 @@ def test_firing_group_notifies_and_leaves_refs_for_every_stage(pipeline) -> None
 
 def test_firing_twice_sends_no_duplicate(pipeline) -> None:
     run = uuid.uuid4().hex[:8]
-    first = post(pipeline.base_url, alertmanager_group(run, "firing"))
+    first = post(pipeline, alertmanager_group(run, "firing"))
     assert first.status_code == 202
     pipeline.receiver.wait_for(lambda r: run in r.json()["title"], 3)
-    second = post(pipeline.base_url, alertmanager_group(run, "firing"))
+    second = post(pipeline, alertmanager_group(run, "firing"))
     assert second.status_code == 202
     # The repeat is checked (and recorded as skipped) but produces nothing downstream.
     assert "checked" in stages_for(pipeline.database_url, second.json()["trace_id"], {"checked"})
@@ -114,7 +114,7 @@ def test_trace_command_prints_every_stage(pipeline) -> None:
     import sys
 
     run = uuid.uuid4().hex[:8]
-    response = post(pipeline.base_url, {"name": f"DiskFull-{run}", "severity": "critical",
+    response = post(pipeline, {"name": f"DiskFull-{run}", "severity": "critical",
                                         "labels": {"instance": "db-1"}})
     assert response.status_code == 202
     trace_id = response.json()["trace_id"]

@@ -14,6 +14,8 @@ from alertstream.embedded import free_port, start_broker
 from alertstream.ingest.app import create_app
 from alertstream.streams.admin import ensure_topics
 
+from ..components import key_headers
+
 pytestmark = pytest.mark.integration
 
 GOOD = {"name": "CPUHigh", "severity": "warning", "labels": {"instance": "web-1"}}
@@ -28,12 +30,12 @@ def high_watermarks(bootstrap: str, topic: str, partitions: int) -> int:
 
 
 @pytest.fixture
-async def client(settings: Settings):
+async def client(settings: Settings, api_key: str):
     ensure_topics(settings.kafka)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://edge") as c:
+        async with httpx.AsyncClient(transport=transport, base_url="http://edge", headers=key_headers(api_key)) as c:
             yield c
 
 
@@ -89,7 +91,7 @@ async def test_accepted_alerts_are_on_the_topic(client, settings):
     assert after == before + 2
 
 
-async def test_broker_down_answers_503_and_claims_nothing(settings, tmp_path):
+async def test_broker_down_answers_503_and_claims_nothing(settings, api_key, tmp_path):
     broker = start_broker(free_port(), tmp_path / "broker.log")
     kafka = dataclasses.replace(settings.kafka, bootstrap_servers=broker.bootstrap, publish_timeout_ms=1500)
     down_settings = dataclasses.replace(settings, kafka=kafka)
@@ -97,7 +99,8 @@ async def test_broker_down_answers_503_and_claims_nothing(settings, tmp_path):
     app = create_app(down_settings)
     try:
         async with app.router.lifespan_context(app):
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://edge") as c:
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://edge",
+                                         headers=key_headers(api_key)) as c:
                 assert (await c.post("/alerts/webhook/", json=GOOD)).status_code == 202
                 broker.stop()
                 response = await c.post("/alerts/webhook/", json=GOOD)

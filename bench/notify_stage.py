@@ -122,7 +122,11 @@ def main(argv: list[str] | None = None) -> int:
                     break  # stalled: report what arrived
         finally:
             worker.send_signal(2)
-            worker.wait(30)
+            try:
+                worker.wait(30)
+            except subprocess.TimeoutExpired:  # faust's shutdown can wait for a record it already dropped
+                worker.kill()
+                worker.wait(10)
         delivered, span = len(receiver.ids), max(receiver.last - receiver.first, 1e-9)
         duplicates = sum(n - 1 for n in receiver.ids.values() if n > 1)
         print(f"notify stage, one worker, {args.partitions} partitions: {delivered}/{args.deliveries} deliveries "

@@ -83,7 +83,7 @@ def stack(partitions: int = 6) -> Iterator[Stack]:
             ALERTSTREAM_PARTITIONS=str(partitions), ALERTSTREAM_REBALANCE_TIMEOUT_S="3",
             ALERTSTREAM_SESSION_TIMEOUT_S="6", ALERTSTREAM_HEARTBEAT_INTERVAL_S="1", ALERTSTREAM_LOG_LEVEL="WARNING",
             # Limits far above the offered load: the bench measures the path, not the limiter's refusals.
-            ALERTSTREAM_RATE_LIMITS='{"/alerts/": 100000000}',
+            ALERTSTREAM_RATE_LIMITS='{"prefixes": {"/alerts/": 100000000}}',
         )
         if redis_url:
             env["REDIS_URL"] = redis_url

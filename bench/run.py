@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             ("edge_ingest", lambda: edge_ingest.run(s, duration, fixed_rate=200 if args.smoke else 1000)),
             ("end_to_end", lambda: end_to_end.run(s, alerts_per_s=50 if args.smoke else 2000, duration_s=duration,
                                                   partitions=partitions, drain_s=30 if args.smoke else 120)),
-            ("worker", lambda: worker_bench(s.bootstrap, 2000 if args.smoke else 100_000, partitions)),
+            ("worker", lambda: worker_bench(s.bootstrap, 2000 if args.smoke else 20_000, partitions)),
         ):
             try:
                 results[name] = call()

@@ -50,7 +50,7 @@ def validate_channel(name: str, channel_type: str, settings: Mapping[str, Any], 
         raise Permanent("invalid_config", "name must be 1-63 of a-z 0-9 _ . - starting with a letter or digit")
     if name == DEFAULT_WEBHOOK:
         raise Permanent("invalid_config", f"{DEFAULT_WEBHOOK} is configured by ALERTSTREAM_WEBHOOK_URL")
-    driver = CHANNEL_TYPES.get(channel_type)
+    driver = CHANNEL_TYPES.get(channel_type) if isinstance(channel_type, str) else None
     if driver is None:
         raise Permanent("invalid_config", f"unknown type {channel_type!r}; known: {sorted(CHANNEL_TYPES)}")
     if not isinstance(settings, Mapping):

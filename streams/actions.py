@@ -88,6 +88,15 @@ def _time(raw: Any, what: str) -> datetime:
     return parsed
 
 
+def _holds_nul(value: Any) -> bool:
+    """Whether any string in a JSON document holds NUL, which PostgreSQL text cannot store. Pure."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    return isinstance(value, list) and any(_holds_nul(v) for v in value)
+
+
 def silence_from_doc(doc: Any, *, author: str, now: datetime) -> Silence:
     """A new silence from an API body or CLI options: matchers, starts_at (default now),
     ends_at or duration, weekly windows, comment. Raises SilenceError with the reason."""
@@ -96,6 +105,8 @@ def silence_from_doc(doc: Any, *, author: str, now: datetime) -> Silence:
     unknown = set(doc) - {"matchers", "starts_at", "ends_at", "duration", "weekly", "comment", "author"}
     if unknown:
         raise SilenceError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    if _holds_nul(doc):
+        raise SilenceError("a silence cannot hold a NUL character")
     starts_at = _time(doc["starts_at"], "starts_at") if doc.get("starts_at") else now
     ends_at = _time(doc["ends_at"], "ends_at") if doc.get("ends_at") else None
     if doc.get("duration"):
@@ -105,6 +116,8 @@ def silence_from_doc(doc: Any, *, author: str, now: datetime) -> Silence:
             ends_at = starts_at + parse_duration(doc["duration"], "duration")
         except LaneError as exc:
             raise SilenceError(str(exc)) from None
+        except OverflowError:
+            raise SilenceError("duration: it would end after the year 9999") from None
     weekly_raw = doc.get("weekly") or []
     if not isinstance(weekly_raw, list) or not all(isinstance(w, dict) for w in weekly_raw):
         raise SilenceError("weekly: a list of {days, start, end, timezone}")

@@ -33,7 +33,11 @@ def parse_matcher(text: str) -> SilenceMatcher:
     if not found:
         raise SilenceError(f"matcher {text!r} is not NAME=VALUE, NAME!=VALUE, NAME=~REGEX or NAME!~REGEX")
     name, op, quoted, bare = found.groups()
-    value = bytes(quoted, "utf-8").decode("unicode_escape") if quoted is not None else bare
+    try:
+        # latin-1 + backslashreplace, not UTF-8: unicode_escape reads bytes as latin-1, so "é" must stay one byte
+        value = quoted.encode("latin-1", "backslashreplace").decode("unicode_escape") if quoted is not None else bare
+    except UnicodeDecodeError as exc:
+        raise SilenceError(f"matcher {text!r}: bad escape in the value ({exc.reason})") from None
     matcher = SilenceMatcher(name, op, value)
     _regex(matcher)  # fail now, not on the hot path
     return matcher

@@ -6,15 +6,24 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from alertstream.schemas.codec import Codec
+from alertstream.storage.db import open_pool
 from psycopg_pool import AsyncConnectionPool
 
 from alertstream.config import Settings
-from alertstream.schemas.codec import Codec
-from alertstream.storage.db import open_pool
 
 from ..publisher import Publisher
 
-API_MODULES: tuple[str, ...] = ()
+API_MODULES: tuple[str, ...] = (
+    "alertstream.ingest.api.agents",
+    "alertstream.ingest.api.incidents",
+    "alertstream.ingest.api.silences",
+    "alertstream.ingest.api.intelligence",
+    "alertstream.ingest.api.channels",
+    "alertstream.ingest.api.deliveries",
+    "alertstream.ingest.api.openapi",
+    "alertstream.ingest.console.app",
+)
 
 
 @dataclass

@@ -49,6 +49,8 @@ def routes(ctx: ApiContext) -> list[BaseRoute]:
             raise EdgeError(503, "channel storage unavailable: ALERTSTREAM_SECRET_KEY is not set") from None
 
     async def find(name: str) -> ChannelConfig:
+        if "\x00" in name:  # PostgreSQL text cannot hold NUL: no such channel can exist
+            raise EdgeError(404, "no such channel")
         channel = channels_from_settings(ctx.settings.worker).get(name)
         if channel is None:
             channel = (await store.load(await ctx.pool(), keyring(), name)).get(name)
@@ -97,7 +99,7 @@ def routes(ctx: ApiContext) -> list[BaseRoute]:
     def toggle(enabled: bool) -> Any:
         async def handler(request: Request) -> Response:
             name = request.path_params["name"]
-            if not await store.set_enabled(await ctx.pool(), name, enabled):
+            if "\x00" in name or not await store.set_enabled(await ctx.pool(), name, enabled):
                 return EdgeError(404, "no such stored channel", channel=name).response()
             return JSONResponse({"name": name, "enabled": enabled})
 

@@ -34,6 +34,8 @@ def routes(ctx: ApiContext) -> list[BaseRoute]:
             limit = min(1000, max(1, int(q.get("limit", "100"))))
         except ValueError:
             return EdgeError(400, "limit must be an integer").response()
+        if "\x00" in q.get("incident", ""):  # PostgreSQL text cannot hold NUL
+            return EdgeError(400, "incident must not contain NUL").response()
         rows = await deliveries.list_deliveries(await ctx.pool(), incident_id=q.get("incident") or None,
                                                 status=status, limit=limit)
         return JSONResponse({"deliveries": [{k: (v.isoformat() if isinstance(v, datetime) else v)
@@ -41,6 +43,8 @@ def routes(ctx: ApiContext) -> list[BaseRoute]:
 
     async def retry(request: Request) -> Response:
         key = request.path_params["key"]
+        if "\x00" in key:  # no delivery key holds NUL
+            return EdgeError(409, "not a failed or dead-lettered delivery").response()
         try:
             done = await redrive(await ctx.pool(), ctx.codec, publish, datetime.now(UTC), keys=[key])
         except PublishError:

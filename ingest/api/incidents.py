@@ -65,7 +65,10 @@ def routes(ctx: ApiContext) -> list[BaseRoute]:
             severity = _choice(request, "severity", SEVERITIES)
             since = parse_since(request.query_params.get("since"), datetime.now(UTC))
             limit_raw = request.query_params.get("limit", "100")
-            if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= 1000:
+            if "\x00" in request.query_params.get("source", ""):  # PostgreSQL text cannot hold NUL
+                raise EdgeError(400, "source must not contain NUL")
+            # isascii: str.isdigit() also accepts digits int() refuses, such as "²"
+            if not (limit_raw.isascii() and limit_raw.isdigit()) or not 1 <= int(limit_raw) <= 1000:
                 raise EdgeError(400, "limit must be an integer from 1 to 1000", limit=limit_raw)
         except EdgeError as exc:
             return exc.response()

@@ -47,6 +47,8 @@ def _provider_config(doc: Any) -> tuple[ProviderConfig, bool]:
         bad += ["options or activate"]
     if bad:
         raise EdgeError(400, "wrong field types", fields=bad)
+    if any("\x00" in v for v in strings.values()):  # PostgreSQL text cannot hold NUL
+        raise EdgeError(400, "text fields must not contain NUL")
     config = ProviderConfig(
         strings["name"], strings["kind"], strings["base_url"], strings["model"], Secret(strings["api_key"]),
         float(numbers["timeout_s"]), int(numbers["max_concurrency"]), dict(doc.get("options", {})),
@@ -90,6 +92,8 @@ def routes(ctx: ApiContext) -> list[BaseRoute]:
 
     async def activate_provider(request: Request) -> Response:
         name = request.path_params["name"]
+        if "\x00" in name:  # PostgreSQL text cannot hold NUL: no such provider can exist
+            return EdgeError(404, "no such provider").response()
         pool = await ctx.pool()
         target = None if name == "local" and await store.get(pool, "local") is None else name
         if not await store.activate(pool, target):
@@ -101,6 +105,8 @@ def routes(ctx: ApiContext) -> list[BaseRoute]:
         if not incident_id or len(incident_id) > 200:
             return EdgeError(400, "incident_id is required", hint="/intelligence/recommendations/?incident_id=…"
                              ).response()
+        if "\x00" in incident_id:  # PostgreSQL text cannot hold NUL
+            return EdgeError(400, "incident_id must not contain NUL").response()
         found = await analyses.for_incident(await ctx.pool(), incident_id)
         if not found:
             return EdgeError(404, "no analysis for this incident", incident_id=incident_id).response()
@@ -111,7 +117,7 @@ def routes(ctx: ApiContext) -> list[BaseRoute]:
         raw = request.query_params.get("window", "15m")
         try:
             window = parse_duration(raw, "window")
-        except LaneError:
+        except (LaneError, OverflowError):  # OverflowError: more seconds than a timedelta holds
             return EdgeError(400, "window must be a duration like 15m or 1h", window=raw).response()
         if not timedelta(0) < window <= timedelta(days=7):
             return EdgeError(400, "window must be more than 0 and at most 7d", window=raw).response()

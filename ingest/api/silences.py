@@ -57,6 +57,8 @@ def routes(ctx: ApiContext) -> list[BaseRoute]:
 
     async def show_silence(request: Request) -> Response:
         silence_id = request.path_params["silence_id"]
+        if "\x00" in silence_id:  # PostgreSQL text cannot hold NUL: no such id can exist
+            return EdgeError(404, "no such silence").response()
         async with (await ctx.pool()).connection() as conn:
             found = await silence_store.get(conn, silence_id)
         if found is None:
@@ -65,6 +67,8 @@ def routes(ctx: ApiContext) -> list[BaseRoute]:
 
     async def expire(request: Request) -> Response:
         silence_id, now = request.path_params["silence_id"], datetime.now(UTC)
+        if "\x00" in silence_id:
+            return EdgeError(404, "no such silence").response()
         try:
             async with (await ctx.pool()).connection() as conn:
                 ended = await expire_silence(ctx.publisher, ctx.codec, conn, silence_id, now)

@@ -39,7 +39,9 @@ def csrf_token(session_token: str) -> str:
 
 
 def csrf_ok(expected: str, presented: str | None) -> bool:
-    return bool(expected) and presented is not None and hmac.compare_digest(expected, presented)
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).
+    return bool(expected) and presented is not None and hmac.compare_digest(
+        expected.encode("utf-8", "replace"), presented.encode("utf-8", "replace"))
 
 
 def verdict(created_at: datetime, last_seen_at: datetime, now: datetime, idle_s: float, max_s: float) -> str:

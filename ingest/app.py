@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from alertstream.config import Settings
 from alertstream.logs import trace_context
+from alertstream.metrics import CONTENT_TYPE_LATEST, EdgeMetrics, render
 from alertstream.redaction import redact_alert
 from alertstream.schemas.codec import Codec
 from alertstream.storage import apikeys as key_store
@@ -70,6 +71,7 @@ class Edge:
         self.policies = policies
         self.replay_store = replay_store
         self.codec = Codec()
+        self.metrics = EdgeMetrics()
         self.redact = redact_alert
 
     async def webhook_info(self, request: Request) -> Response:
@@ -104,8 +106,17 @@ class Edge:
 
     async def webhook(self, request: Request) -> Response:
         trace_id = uuid.uuid4().hex
+        started = time.perf_counter()
         with trace_context(trace_id):
-            return await self._webhook(request, trace_id)
+            response = await self._webhook(request, trace_id)
+        self.metrics.observe(
+            driver=getattr(request.state, "driver", ""), status=response.status_code,
+            seconds=time.perf_counter() - started, alerts=getattr(request.state, "accepted", 0),
+        )
+        return response
+
+    async def metrics_endpoint(self, request: Request) -> Response:
+        return Response(render(self.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def _webhook(self, request: Request, trace_id: str) -> Response:
         received_at = _utcnow()
@@ -122,6 +133,7 @@ class Edge:
                 decision = await self._authenticate(forced, request, raw)
             payload = decode_json_object(raw)
             driver = choose_driver(payload, forced)
+            request.state.driver = driver.NAME
             if decision is None:
                 # Auto-detection needs the JSON; the source is verified before anything is normalized.
                 self._key_may_send(request, driver.NAME)
@@ -153,6 +165,7 @@ class Edge:
                 status_code=503,
                 headers={"Retry-After": "5"},
             )
+        request.state.accepted = len(accepted)
         return JSONResponse({"status": "accepted", "trace_id": trace_id, "alerts": accepted}, status_code=202)
 
     async def healthz(self, request: Request) -> Response:
@@ -218,6 +231,7 @@ def create_app(settings: Settings, publisher: Publisher | None = None, readiness
         Route("/alerts/webhook/{driver}/", edge.webhook, methods=["POST"]),
         Route("/healthz", edge.healthz, methods=["GET"]),
         Route("/readyz", edge.readyz, methods=["GET"]),
+        Route("/metrics", edge.metrics_endpoint, methods=["GET"]),
     ]
     for module in API_MODULES:
         routes.extend(importlib.import_module(module).routes(api))

@@ -118,6 +118,8 @@ OPERATIONS: dict[tuple[str, str], Schema] = {
     ("GET", "/readyz"): op("The broker and the database answer", "webhooks", {
         200: ok("Ready.", ref("Readiness")), 503: ok("Not ready: `checks` says what fails.", ref("Readiness"))}),
     ("GET", "/openapi.json"): op("This document", "meta", {200: ok("An OpenAPI 3.1 document.", OBJ)}),
+    ("GET", "/metrics"): op("Prometheus metrics of this edge process", "meta", {200: {
+        "description": "Prometheus text exposition format.", "content": {"text/plain": {"schema": STR}}}}),
     ("GET", "/agents/{instance_id}/config"): op(
         "A host agent's options from the hub", "agents", {
             200: ok("The defaults with the host's entry over them.",

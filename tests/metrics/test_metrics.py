@@ -58,3 +58,13 @@ def test_dashboard_queries_only_exported_metrics() -> None:
             used.update(re.findall(r"alertstream_[a-z_]+", target["expr"]))
     base = {re.sub(r"_(total|bucket|sum|count)$", "", name) for name in used}
     assert base <= exported, f"dashboard queries unknown metrics: {sorted(base - exported)}"
+
+
+def test_the_running_edge_serves_metrics_behind_the_api_key(pipeline) -> None:
+    import httpx
+
+    assert pipeline.post(json={"name": "MetricsProbe", "labels": {"instance": "m-1"}}).status_code == 202
+    edge = pipeline.get("/metrics")
+    assert edge.status_code == 200
+    assert 'alertstream_edge_requests_total{driver="generic",source="generic",status="202"}' in edge.text
+    assert httpx.get(pipeline.base_url + "/metrics", timeout=5).status_code == 401  # keyed like every API path

@@ -14,9 +14,9 @@ from alertstream.config import ConfigError, Settings
 from alertstream.logs import setup_logging
 
 
-def _setup_logging(level: str, fmt: str = "text") -> None:
-    """Redacted (RedactingFilter on every record), with trace_id; see alertstream/logs.py."""
-    setup_logging(level, fmt)
+def _setup_logging(level: str, fmt: str = "text", run_id: str = "-") -> None:
+    """Redacted (RedactingFilter on every record), with trace_id and run_id; see alertstream/logs.py."""
+    setup_logging(level, fmt, run_id)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"alertstream: configuration error: {exc}", file=sys.stderr)
         return 2
-    _setup_logging(settings.log_level, settings.log_format)
+    _setup_logging(settings.log_level, settings.log_format, settings.run_id)
     try:
         return int(args.handler(settings, args))
     except KeyboardInterrupt:

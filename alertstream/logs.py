@@ -48,6 +48,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "trace_id": getattr(record, "trace_id", "-"),
+            "run_id": getattr(record, "run_id", "-"),
             "message": record.getMessage(),
         }
         if record.exc_info and not record.exc_text:
@@ -71,19 +72,24 @@ def _install_record_factory() -> None:
     logging.setLogRecordFactory(factory)
 
 
-def setup_logging(level: str, fmt: str = "text") -> None:
+def setup_logging(level: str, fmt: str = "text", run_id: str = "-") -> None:
     _install_record_factory()
     handler = logging.StreamHandler()
     handler.addFilter(_REDACT)  # also on the handler, for records made before the factory (none today)
-    handler.addFilter(_TraceIdDefault())
+    handler.addFilter(_TraceIdDefault(run_id))
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     logging.basicConfig(level=level, handlers=[handler], force=True)
 
 
 class _TraceIdDefault(logging.Filter):
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "trace_id"):
             record.trace_id = trace_id_var.get()
+        record.run_id = self.run_id
         return True
 
 

@@ -84,3 +84,26 @@ def test_redacted_records_still_format_through_mode_the_faust_log_formatter() ->
     assert "Creating topic 'alerts.normalized'" in text
     assert "abc123secretvalue" not in text
     assert "Logging error" not in text
+
+
+def test_json_log_lines_carry_trace_and_run_ids() -> None:
+    import io
+    import json
+    import logging
+
+    from alertstream.logs import JsonFormatter, _TraceIdDefault, trace_context
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(_TraceIdDefault("edge-host-42"))
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("test.json.ids")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        with trace_context("t-123"):
+            logger.warning("accepted")
+    finally:
+        logger.removeHandler(handler)
+    line = json.loads(stream.getvalue())
+    assert (line["trace_id"], line["run_id"], line["message"]) == ("t-123", "edge-host-42", "accepted")

@@ -42,6 +42,7 @@ CATCH_ALL = "catch-all"
 # "analyze-follow-up": when analysis misses the deadline, the page goes out without it and the late
 # analysis is sent as an update (streams/analyze.py FOLLOW_UP_STAGE).
 STAGES = ("analyze", "analyze-follow-up", "notify")
+DEFAULT_STAGES = ("analyze", "notify")  # a follow-up is opt-in per lane
 OPS = ("is", "is-not", "in", "not-in", "matches")
 _PLAIN_FIELDS = ("source", "severity", "status")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -166,7 +167,7 @@ def _lane(raw: Any, index: int, known_channels: Collection[str] | None) -> LaneR
     priority = raw.get("priority", 100)
     if not isinstance(priority, int) or isinstance(priority, bool):
         raise LaneError(f"{where}: priority must be an integer")
-    stages = raw.get("stages", list(STAGES))
+    stages = raw.get("stages", list(DEFAULT_STAGES))
     if not isinstance(stages, list) or any(s not in STAGES for s in stages) or len(set(stages)) != len(stages):
         raise LaneError(f"{where}: stages must be a list drawn from {', '.join(STAGES)}, got {stages!r}")
     channels = raw.get("channels", [])

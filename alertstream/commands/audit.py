@@ -14,7 +14,7 @@ from alertstream.replay import ReplayError, parse_time
 from alertstream.schemas.records import AuditRef
 
 
-def _topic_refs(settings: Settings, since_ms: int | None) -> Iterator[tuple[AuditRef, int, int]]:
+def _topic_refs(settings: Settings, since_ms: int | None, chain_prefix: str = "") -> Iterator[tuple[AuditRef, int, int]]:
     from alertstream.schemas.codec import Codec, SchemaError
     from alertstream.topic_reader import RangeReader
 
@@ -24,7 +24,7 @@ def _topic_refs(settings: Settings, since_ms: int | None) -> Iterator[tuple[Audi
             ref = codec.decode(message.value or b"")
         except SchemaError:
             continue  # not a ref: nothing to hold against the chains
-        if isinstance(ref, AuditRef):
+        if isinstance(ref, AuditRef) and ref.chain_id.startswith(chain_prefix):
             yield ref, message.partition, message.offset
 
 
@@ -41,7 +41,7 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
         print(f"alertstream audit verify: {exc}", file=sys.stderr)
         return 2
     since_ms = int(since.timestamp() * 1000) if since else None
-    topic = _topic_refs(settings, since_ms) if args.topic else None
+    topic = _topic_refs(settings, since_ms, args.chain) if args.topic else None
     report = verify(settings.database_url, now=now, since=since, chain_prefix=args.chain, topic_refs=topic,
                     settle=timedelta(seconds=args.settle), check_contents=not args.no_content)
     if args.json:

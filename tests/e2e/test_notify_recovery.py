@@ -22,13 +22,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from alertstream.notify.base import ChannelConfig
-from alertstream.schemas.codec import Codec
-from alertstream.storage import channels as channel_store
-from alertstream.storage.db import open_pool
 from confluent_kafka import Producer
 
+from alertstream.notify.base import ChannelConfig
+from alertstream.schemas.codec import Codec
 from alertstream.secrets import Keyring, generate_key
+from alertstream.storage import channels as channel_store
+from alertstream.storage.db import open_pool
 
 from .. import components
 from ..components import Process, pipeline_env, spawn
@@ -130,13 +130,13 @@ def test_receiver_down_then_up_every_notification_arrives_exactly_once(private: 
 
 def test_replaying_events_and_analyses_from_the_beginning_sends_nothing_new(private: Private) -> None:
     receiver = private.receiver
-    with receiver.lock:
-        before = len(receiver.accepted)
     with psycopg.connect(private.database_url) as conn:
         sent = [r[0] for r in conn.execute("SELECT delivery_key FROM deliveries WHERE status = 'sent'")]
     assert sent
     # A replay: the same worker configuration under a new consumer group reads every topic from the
     # beginning (incidents.events and incidents.analyses included) against the same ledger.
+    with receiver.lock:
+        before = Counter(r.headers["webhook-id"] for r in receiver.accepted if r.headers["webhook-id"] in sent)
     private.worker.stop()
     private.env = {**private.env, "ALERTSTREAM_APP_ID": f"as-replay-{RUN}",
                    "ALERTSTREAM_WORKER_DIR": private.env["ALERTSTREAM_WORKER_DIR"] + "-replay"}
@@ -151,5 +151,8 @@ def test_replaying_events_and_analyses_from_the_beginning_sends_nothing_new(priv
         time.sleep(0.5)
     assert set(sent) <= replayed, "the replay did not reach every delivery:\n" + private.log_path.read_text()[-3000:]
     time.sleep(2)
+    # Only this test's deliveries count: the replay also re-checks alerts other tests put on the shared
+    # topics, and those are new to this private ledger, so sending them is correct.
     with receiver.lock:
-        assert len(receiver.accepted) == before, "a replay sent something again"
+        after = Counter(r.headers["webhook-id"] for r in receiver.accepted if r.headers["webhook-id"] in sent)
+    assert after == before, "a replay sent something again"

@@ -6,22 +6,23 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
+from confluent_kafka import Producer
+
+from alertstream.audit import make_ref
+from alertstream.chain import LocalChain
 from alertstream.schemas.codec import Codec
 from alertstream.schemas.records import AuditRef
 from alertstream.storage import writer
 from alertstream.storage.audit_verify import Report, verify
 from alertstream.storage.db import open_pool
 from alertstream.streams.admin import ensure_topics
-from confluent_kafka import Producer
-
-from alertstream.audit import make_ref
-from alertstream.chain import LocalChain
 from tests.components import pipeline_env
 
 pytestmark = pytest.mark.integration
@@ -149,6 +150,9 @@ def test_the_topic_witnesses_rows_deleted_or_edited_in_postgresql(settings, data
     prefix = uuid.uuid4().hex[:10]
     refs, contents = build(prefix, 4)
     store(database_url, _produce(settings.kafka.bootstrap_servers, refs), contents)
+    # In the full suite the session's worker also consumes audit.refs and its storage agent would put a
+    # deleted row straight back: let it take these refs first, then tamper.
+    time.sleep(3)
     # Deleting the last row and its head leaves no trace in PostgreSQL; the topic still has it.
     sql(database_url, "DELETE FROM audit_refs WHERE ref_id = %s", refs[-1].ref_id)
     sql(database_url, "UPDATE audit_chain_heads SET seq = 3 WHERE chain_id = %s", refs[0].chain_id)

@@ -26,8 +26,11 @@ class TopicSpec:
 ALERTS_NORMALIZED = TopicSpec(
     "alerts.normalized", "fingerprint", "io.alertstream.NormalizedAlert", "edge", retention_ms=AUDIT_RETENTION_MS
 )
+# The incident agent's only input: material alert changes, operator actions re-keyed from
+# incidents.actions and the stage's timer ticks, in one order per correlation key.
 ALERTS_CHANGES = TopicSpec(
-    "alerts.changes", "correlation key", "io.alertstream.NormalizedAlert", "check (dedup)", internal=True
+    "alerts.changes", "correlation key", "io.alertstream.NormalizedAlert | io.alertstream.IncidentCommand",
+    "check (dedup, actions, timers)", internal=True,
 )
 INCIDENTS_EVENTS = TopicSpec("incidents.events", "incident_id", "io.alertstream.IncidentEvent", "check (incidents)")
 INCIDENTS_ANALYSES = TopicSpec("incidents.analyses", "incident_id", "io.alertstream.Analysis", "analyze")
@@ -56,14 +59,14 @@ NOTIFY_DLQ = TopicSpec(
 )
 
 # The check stage's silences (every worker reads all of it) and operator actions. Actions are
-# re-keyed by correlation key onto incidents.commands (co-partitioned with alerts.changes),
-# which also carries the check stage's own timer ticks.
+# re-keyed by correlation key onto alerts.changes. incidents.commands is where earlier versions
+# sent actions and ticks; the check stage still drains it into alerts.changes.
 SILENCES = TopicSpec(
     "silences", "silence_id", "io.alertstream.Silence", "edge API, CLI", retention_ms=-1, compacted=True
 )
 INCIDENTS_ACTIONS = TopicSpec("incidents.actions", "incident_id", "io.alertstream.IncidentCommand", "edge API, CLI")
 INCIDENTS_COMMANDS = TopicSpec(
-    "incidents.commands", "correlation key", "io.alertstream.IncidentCommand", "check (actions, timers)",
+    "incidents.commands", "correlation key", "io.alertstream.IncidentCommand", "earlier versions (drained)",
     internal=True,
 )
 

@@ -40,6 +40,9 @@ def _retention(ms: int) -> str:
 
 
 def _record_cell(record: str, known: set[str]) -> str:
+    """One record type, or several joined by " | " (a topic that carries more than one)."""
+    if " | " in record:
+        return " or ".join(_record_cell(part, known) for part in record.split(" | "))
     return f"[`{record.rsplit('.', 1)[1]}`](#{record.rsplit('.', 1)[1].lower()})" if record in known else record
 
 

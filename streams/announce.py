@@ -11,11 +11,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from alertstream.schemas.records import IncidentEvent, Lane
+from alertstream.schemas.records import IncidentCommand, IncidentEvent, Lane, NormalizedAlert
 
 from . import grouping
 from .incident_state import IncidentState
-from .incidents import Change, IncidentPolicy, Step, step_tick
+from .incidents import Change, IncidentPolicy, Step, apply_action, step_alert, step_tick
 from .lanes import LaneRule, decide_lane, facts_of
 from .silences import SilenceBook
 
@@ -78,6 +78,18 @@ def apply_step(step: Step, now: datetime, routing: Routing) -> Outcome:
         if kept is not None and announced.incident_id == kept.incident_id and announced.version == kept.version:
             kept = announced
     return Outcome(kept, events, step.rejected)
+
+
+def take_input(
+    state: IncidentState | None, record: NormalizedAlert | IncidentCommand, routing: Routing, policy: IncidentPolicy
+) -> Outcome:
+    """One record of alerts.changes applied to its correlation key's incident: an alert change,
+    an operator action or a timer tick, each with the clock it carries."""
+    if isinstance(record, NormalizedAlert):
+        return apply_step(step_alert(state, record, policy), record.received_at, routing)
+    if record.kind == "tick":
+        return tick(state, record.issued_at, routing, policy) if state is not None else Outcome(None, [])
+    return apply_step(apply_action(state, record), record.issued_at, routing)
 
 
 def tick(state: IncidentState, now: datetime, routing: Routing, policy: IncidentPolicy) -> Outcome:

@@ -3,10 +3,12 @@
 Two hops so each table is co-partitioned with the key it is grouped on:
 alerts.normalized (key fingerprint) -> dedup -> alerts.changes (key correlation key)
 -> incidents -> incidents.events (key incident id). Operator actions arrive on
-incidents.actions (key incident id) and are re-keyed onto incidents.commands (key
-correlation key, co-partitioned with alerts.changes), where the stage's timer also
-sends its ticks; the incident agent reads both, so every change of an incident's
-state happens in one place, in order, with the clock carried by the input.
+incidents.actions (key incident id) and are re-keyed onto alerts.changes too, where the
+stage's timer also sends its ticks: the incident agent reads one topic, so every change
+of an incident's state happens in one place, in one order that a restarted or newly
+assigned worker sees again exactly, with the clock carried by the input. (Reading two
+topics, the interleaving of alerts and commands differed between the first run and a
+redelivery, and a recovered incident took a different history.)
 
 Crash safety (at-least-once delivery, exactly-once effect): each agent publishes its
 outputs and waits for the broker *before* it writes its table, and the table row
@@ -27,22 +29,25 @@ import faust
 from alertstream.schemas.codec import SchemaError
 from alertstream.schemas.records import IncidentCommand, NormalizedAlert
 
-from .announce import Outcome, Routing, apply_step, tick
+from .announce import Routing, take_input
 from .check_runtime import CheckRuntime
 from .context import StageContext, utcnow
+from .gaps import GapGuard
 from .incident_state import IncidentState
-from .incidents import ACTIONS, apply_action, correlation_key, is_material, step_alert
+from .incidents import ACTIONS, correlation_key, is_material
 
 log = logging.getLogger(__name__)
 
 Agent = Callable[[faust.StreamT], Awaitable[None]]
 
+LEGACY_COMMANDS_TOPIC = "incidents.commands"
 
-def make_dedup_agent(ctx: StageContext, alert_state: faust.Table, runtime: CheckRuntime) -> Agent:
+
+def make_dedup_agent(ctx: StageContext, alert_state: faust.Table, runtime: CheckRuntime, guard: GapGuard) -> Agent:
     policy = runtime.policy
 
     async def check_dedup(stream: faust.StreamT) -> None:
-        async for event in stream.events():
+        async for event in guard.records(stream.events()):
             started = utcnow()
             try:
                 alert: NormalizedAlert = ctx.codec.decode(event.value)
@@ -50,7 +55,7 @@ def make_dedup_agent(ctx: StageContext, alert_state: faust.Table, runtime: Check
                 await ctx.dead_letter("alerts.normalized", event.key, event.value, f"schema: {exc}")
                 continue
             try:
-                offset = event.message.offset
+                offset = event.offset
                 previous: dict[str, Any] | None = alert_state.get(alert.fingerprint)
                 if previous is not None and previous.get("offset", -1) >= offset:
                     continue  # redelivered after a crash; its output went out before its row was saved
@@ -79,23 +84,26 @@ def make_dedup_agent(ctx: StageContext, alert_state: faust.Table, runtime: Check
 
 
 def make_actions_agent(ctx: StageContext) -> Agent:
-    """incidents.actions (key incident id, written by the edge and CLI) -> incidents.commands
-    (key correlation key): the re-key puts an action on the partition that holds its incident."""
+    """incidents.actions (key incident id, written by the edge and CLI) -> alerts.changes (key
+    correlation key): the re-key puts an action on the partition, and in the sequence, of its
+    incident. Also drains incidents.commands, where earlier versions sent actions and ticks."""
 
     async def check_actions(stream: faust.StreamT) -> None:
         async for event in stream.events():
+            topic = event.message.topic
             try:
                 command: IncidentCommand = ctx.codec.decode(event.value)
-                if not isinstance(command, IncidentCommand) or command.kind not in ACTIONS:
+                legacy = topic == LEGACY_COMMANDS_TOPIC
+                if not isinstance(command, IncidentCommand) or not (legacy or command.kind in ACTIONS):
                     raise SchemaError(f"not an operator action: {type(command).__name__}")
             except SchemaError as exc:
-                await ctx.dead_letter("incidents.actions", event.key, event.value, f"schema: {exc}")
+                await ctx.dead_letter(topic, event.key, event.value, f"schema: {exc}")
                 continue
             try:
-                await ctx.send_raw("incidents.commands", command.correlation_key.encode(), event.value)
+                await ctx.send_raw("alerts.changes", command.correlation_key.encode(), event.value)
             except Exception as exc:
                 log.exception("check_actions failed on command %s", command.command_id)
-                await ctx.dead_letter("incidents.actions", event.key, event.value, f"bug: {type(exc).__name__}")
+                await ctx.dead_letter(topic, event.key, event.value, f"bug: {type(exc).__name__}")
 
     return check_actions
 
@@ -110,14 +118,16 @@ def load(raw: dict[str, Any] | None) -> tuple[IncidentState | None, dict[str, in
     return state, state.offsets
 
 
-def make_incident_agent(ctx: StageContext, incidents: faust.Table, runtime: CheckRuntime) -> Agent:
+def make_incident_agent(
+    ctx: StageContext, incidents: faust.Table, runtime: CheckRuntime, guard: GapGuard
+) -> Agent:
     policy = runtime.policy
 
     async def check_incidents(stream: faust.StreamT) -> None:
         await runtime.silences_loaded(timeout=15)
-        async for event in stream.events():
+        async for event in guard.records(stream.events()):
             started = utcnow()
-            topic, offset, partition = event.message.topic, event.message.offset, event.message.partition
+            topic, offset, partition = event.topic, event.offset, event.partition
             try:
                 record = ctx.codec.decode(event.value)
             except SchemaError as exc:
@@ -125,10 +135,9 @@ def make_incident_agent(ctx: StageContext, incidents: faust.Table, runtime: Chec
                 continue
             try:
                 if isinstance(record, NormalizedAlert):
-                    key, now = correlation_key(record, policy), record.received_at
-                    input_ref = f"alert:{record.event_id}"
+                    key, input_ref = correlation_key(record, policy), f"alert:{record.event_id}"
                 elif isinstance(record, IncidentCommand):
-                    key, now, input_ref = record.correlation_key, record.issued_at, f"command:{record.command_id}"
+                    key, input_ref = record.correlation_key, f"command:{record.command_id}"
                 else:
                     await ctx.dead_letter(topic, event.key, event.value, f"schema: unexpected {type(record).__name__}")
                     continue
@@ -136,13 +145,7 @@ def make_incident_agent(ctx: StageContext, incidents: faust.Table, runtime: Chec
                 state, offsets = load(raw)
                 if 0 <= offset <= offsets.get(topic, -1):
                     continue  # redelivered after a crash: already in the state, its events already out
-                routing = Routing(runtime.lanes.lanes, runtime.silences)
-                if isinstance(record, NormalizedAlert):
-                    outcome = apply_step(step_alert(state, record, policy), now, routing)
-                elif record.kind == "tick":
-                    outcome = tick(state, now, routing, policy) if state is not None else Outcome(None, [])
-                else:
-                    outcome = apply_step(apply_action(state, record), now, routing)
+                outcome = take_input(state, record, Routing(runtime.lanes.lanes, runtime.silences), policy)
                 trace = record.trace_id if isinstance(record, NormalizedAlert) else record.command_id
                 for incident_event in outcome.events:
                     value = await ctx.send("incidents.events", incident_event.incident_id, incident_event)

@@ -4,7 +4,7 @@ partition, by every worker: no database on the hot path), and its timer.
 
 The timer never changes a table itself (faust tables are written only from a stream, so
 that each write lands on its partition's changelog). It sends a tick command to
-incidents.commands for each incident that needs one; the incident agent applies it in
+alerts.changes for each incident that needs one; the incident agent applies it in
 order with everything else, using the tick's own time as the clock.
 """
 
@@ -115,7 +115,7 @@ class CheckRuntime:
                 command_id=uuid.uuid4().hex, kind="tick", incident_id=raw["incident_id"], correlation_key=key,
                 issued_at=now,
             )
-            await ctx.send("incidents.commands", key, command)
+            await ctx.send("alerts.changes", key, command)
         for key in [k for k, at in self._ticked.items() if clock - at >= quiet_for]:
             del self._ticked[key]
 
@@ -154,7 +154,7 @@ class CheckRuntime:
             for messages in batches.values():
                 for message in messages:
                     self._take(message.key, message.value, codec)
-            if not self._silences_ready.is_set() and all(await _position(consumer, tp) >= ends[tp] for tp in tps):
+            if not self._silences_ready.is_set() and await _caught_up(consumer, ends):
                 log.info("silences loaded: %d known", len(self.silences.silences))
                 self._silences_ready.set()
 
@@ -172,5 +172,10 @@ class CheckRuntime:
             self.silences.put(silence)
 
 
-async def _position(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int:
-    return int(await consumer.position(tp))
+async def _caught_up(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
+    """Has the feed read up to the end offsets it saw at start? (A loop, not all() over a generator
+    with await in it: that is an async generator, which all() cannot iterate.)"""
+    for tp, end in ends.items():
+        if int(await consumer.position(tp)) < end:
+            return False
+    return True

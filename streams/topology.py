@@ -1,10 +1,10 @@
 """The whole stream topology in one place: topics, tables, agents, and which feeds which.
 
   edge ──> alerts.normalized ──[check_dedup: table alert_state by fingerprint]──> alerts.changes
-  alerts.changes + incidents.commands ──[check_incidents: table incidents by correlation key,
-      lanes, silences, grouping]──> incidents.events
-  edge/CLI ──> incidents.actions ──[check_actions: re-key by correlation key]──> incidents.commands
-  check_timer (every worker, its own partitions) ──ticks──> incidents.commands
+  edge/CLI ──> incidents.actions ──[check_actions: re-key by correlation key]──> alerts.changes
+  check_timer (every worker, its own partitions) ──ticks──> alerts.changes
+  alerts.changes ──[check_incidents: table incidents by correlation key, lanes, silences,
+      grouping]──> incidents.events
   edge/CLI ──> silences (compacted) ──[every worker reads all of it]──> the check stage's silences
   incidents.events ──[analyze: local provider under a deadline]──> incidents.analyses
   incidents.analyses ──[notify: ledger claim, channel send]──> notifications.results
@@ -33,8 +33,10 @@ from .check_store import make_check_storage_agents
 from .context import StageContext
 from .lag import make_lag_refresher
 from .deliver import Notifier, make_notify_agent
+from .gaps import GapGuard
 from .notify_retry import make_retry_agent
 from .store import make_storage_agents
+from .worker_app import ChangelogTableManager
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,7 @@ def build_app(settings: Settings) -> faust.App:
         web_enabled=worker.web_port > 0,
         web_port=worker.web_port or 6066,
         web_in_thread=False,
+        TableManager=ChangelogTableManager,  # recovery reads each changelog to its real end
     )
     topics = {
         spec.name: app.topic(spec.name, key_type=bytes, value_type=bytes, partitions=kafka.partitions)
@@ -73,10 +76,13 @@ def build_app(settings: Settings) -> faust.App:
     # Heads of the audit hash chains, one per (stage, input partition): alertstream/chain.py.
     ctx.chains = app.Table("audit_chains", default=None, partitions=kafka.partitions, schema=json_schema)
 
-    app.agent(topics["alerts.normalized"], name="check_dedup")(make_dedup_agent(ctx, alert_state, check))
-    app.agent(topics["incidents.actions"], name="check_actions")(make_actions_agent(ctx))
-    changes_and_commands = app.topic("alerts.changes", "incidents.commands", key_type=bytes, value_type=bytes)
-    app.agent(changes_and_commands, name="check_incidents")(make_incident_agent(ctx, incidents, check))
+    # The last input offset each check agent finished, per partition: streams/gaps.py.
+    progress = app.Table("check_progress", default=None, partitions=kafka.partitions, schema=json_schema)
+    guard = GapGuard(kafka.bootstrap_servers, progress)
+    app.agent(topics["alerts.normalized"], name="check_dedup")(make_dedup_agent(ctx, alert_state, check, guard))
+    actions = app.topic("incidents.actions", "incidents.commands", key_type=bytes, value_type=bytes)
+    app.agent(actions, name="check_actions")(make_actions_agent(ctx))
+    app.agent(topics["alerts.changes"], name="check_incidents")(make_incident_agent(ctx, incidents, check, guard))
 
     @app.task
     async def check_silence_feed() -> None:
@@ -103,6 +109,7 @@ def build_app(settings: Settings) -> faust.App:
     app.timer(10.0, name="metrics_lag")(make_lag_refresher(app, ctx))
     app.stage_context = ctx  # type: ignore[attr-defined]  # for tests and shutdown
     app.check_runtime = check  # type: ignore[attr-defined]
+    app.gap_guard = guard  # type: ignore[attr-defined]
     return app
 
 

@@ -1,0 +1,115 @@
+"""Every input offset exactly once per partition, whatever the consumer group does.
+
+faust's consumer can resume a partition past records it fetched but never handed to the
+agent (prefetched records dropped when a rebalance changes the generation, with no seek
+back; faust-streaming issues #216 and #221 describe the family). The group's committed
+offset then moves over them and they are never processed: a lost alert change.
+
+So the check stage does not trust the group offset alone. It keeps, in a table
+co-partitioned with its input, the last offset it finished per input partition. A record
+at or below it is a redelivery and is skipped; a record beyond the next one reveals a gap,
+which is read straight from the broker and processed first. Both tables' rows for one
+partition share one changelog partition, written in order, so the marker and the state it
+vouches for are recovered together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+log = logging.getLogger(__name__)
+
+FETCH_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class InputRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+
+
+class GapError(Exception):
+    """A gap that could not be read from the broker."""
+
+
+class GapGuard:
+    def __init__(self, bootstrap: str, progress: MutableMapping[str, Any], fetch_timeout_s: float = 10.0) -> None:
+        self.bootstrap = bootstrap
+        self.progress = progress
+        self.fetch_timeout_s = fetch_timeout_s
+        self.filled = 0  # records read past the group consumer (for tests and logs)
+        self.redelivered = 0
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def records(self, events: Any) -> AsyncIterator[InputRecord]:
+        """The input stream's records in offset order per partition, each once. The caller
+        finishes a record (outputs acked, tables written) before asking for the next; only
+        then is the record marked done."""
+        async for event in events:
+            message = event.message
+            mark = f"{message.topic}:{message.partition}"
+            last = self.progress.get(mark)
+            if last is not None and message.offset <= last:
+                self.redelivered += 1
+                continue
+            if last is not None and message.offset > last + 1:
+                log.warning("input gap on %s[%d]: offsets %d..%d were skipped by the consumer; reading them now",
+                            message.topic, message.partition, last + 1, message.offset - 1)
+                try:
+                    async for missed in self._read(message.topic, message.partition, last + 1, message.offset):
+                        self.filled += 1
+                        yield missed
+                        self.progress[mark] = missed.offset
+                except GapError as exc:  # keep the stage running; the loss is on record, loudly
+                    log.error("input gap on %s[%d] not filled: %s", message.topic, message.partition, exc)
+            yield InputRecord(message.topic, message.partition, message.offset, event.key, event.value)
+            self.progress[mark] = message.offset
+
+    async def close(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+
+    async def _read(self, topic: str, partition: int, start: int, end: int) -> AsyncIterator[InputRecord]:
+        """Offsets start..end-1 of one partition, straight from the broker."""
+        tp = TopicPartition(topic, partition)
+        want = start
+        for attempt in range(1, FETCH_ATTEMPTS + 1):
+            try:
+                consumer = await self._reader()
+                consumer.assign([tp])
+                consumer.seek(tp, want)
+                deadline = asyncio.get_running_loop().time() + self.fetch_timeout_s
+                while want < end:
+                    if asyncio.get_running_loop().time() > deadline:
+                        raise GapError(f"offsets {want}..{end - 1} of {topic}[{partition}] not readable")
+                    batch = await consumer.getmany(tp, timeout_ms=500)
+                    for msg in batch.get(tp, []):
+                        if msg.offset < want:
+                            continue
+                        if msg.offset >= end:
+                            return
+                        want = msg.offset + 1
+                        yield InputRecord(topic, partition, msg.offset, msg.key, msg.value)
+                return
+            except (GapError, OSError, asyncio.TimeoutError) as exc:
+                log.warning("reading a gap failed (attempt %d of %d): %s", attempt, FETCH_ATTEMPTS, exc)
+                await self.close()
+                await asyncio.sleep(min(2.0 * attempt, 10.0))
+        raise GapError(f"offsets {want}..{end - 1} of {topic}[{partition}] could not be read")
+
+    async def _reader(self) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False)
+            await consumer.start()
+            self._consumer = consumer
+        return self._consumer

@@ -12,11 +12,11 @@ import sys
 
 from alertstream.config import Settings
 
+from .output import database_url, print_table, when
+
 
 def _database(settings: Settings, command: str) -> str | None:
-    if not settings.database_url:
-        print(f"alertstream console-users {command}: DATABASE_URL is not set", file=sys.stderr)
-    return settings.database_url or None
+    return database_url(settings, f"console-users {command}")
 
 
 def _read_password(from_stdin: bool) -> str | None:
@@ -73,12 +73,10 @@ def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
     rows = [("NAME", "STATUS", "CREATED", "LAST LOGIN")]
     for u in found:
         rows.append((
-            u.name, f"disabled {u.disabled_at:%Y-%m-%d %H:%M}" if u.disabled_at else "active",
-            f"{u.created_at:%Y-%m-%d %H:%M}", f"{u.last_login_at:%Y-%m-%d %H:%M:%S}" if u.last_login_at else "never",
+            u.name, f"disabled {when(u.disabled_at)}" if u.disabled_at else "active",
+            when(u.created_at), when(u.last_login_at, seconds=True),
         ))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    print_table(rows)
     return 0
 
 

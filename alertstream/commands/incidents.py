@@ -12,24 +12,14 @@ import getpass
 import json
 import sys
 from datetime import UTC, datetime
-from typing import Any
 
 from alertstream.config import Settings
+
+from .output import Refused, run_action, with_connection
 
 _VERBS = {"ack": "acknowledge", "resolve": "resolve", "close": "close", "note": "note"}
 
 
-def _url(settings: Settings) -> str:
-    if not settings.database_url:
-        raise ValueError("DATABASE_URL is not set")
-    return settings.database_url
-
-
-async def _with_conn(settings: Settings, work: Any) -> Any:
-    import psycopg
-
-    async with await psycopg.AsyncConnection.connect(_url(settings), autocommit=True) as conn:
-        return await work(conn)
 
 
 def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
@@ -37,7 +27,7 @@ def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
     from alertstream.storage import incidents as store
 
     since = parse_since(args.since, datetime.now(UTC)) if args.since else None
-    rows = asyncio.run(_with_conn(settings, lambda conn: store.list_incidents(
+    rows = asyncio.run(with_connection(settings, lambda conn: store.list_incidents(
         conn, status=args.status, severity=args.severity, source=args.source, since=since, limit=args.limit)))
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -54,7 +44,7 @@ def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_show(settings: Settings, args: argparse.Namespace) -> int:
     from alertstream.storage import incidents as store
 
-    found = asyncio.run(_with_conn(settings, lambda conn: store.show_incident(conn, args.incident_id)))
+    found = asyncio.run(with_connection(settings, lambda conn: store.show_incident(conn, args.incident_id)))
     if found is None:
         print(f"no incident {args.incident_id}", file=sys.stderr)
         return 1
@@ -86,22 +76,16 @@ def cmd_show(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_act(settings: Settings, args: argparse.Namespace) -> int:
-    from alertstream.ingest.publisher import Publisher
-    from alertstream.schemas.codec import Codec
-    from alertstream.streams.actions import ActionError, submit_action
+    from alertstream.streams.actions import submit_action
 
     kind = _VERBS[args.verb]
     note = " ".join(args.text) if kind == "note" else (args.note or "")
-    publisher = Publisher(settings.kafka)
     try:
-        command = asyncio.run(_with_conn(settings, lambda conn: submit_action(
-            publisher, Codec(), conn, incident_id=args.incident_id, kind=kind, actor=args.actor, note=note,
-            now=datetime.now(UTC))))
-    except ActionError as exc:
-        print(f"alertstream incidents {args.verb}: {exc.reason}", file=sys.stderr)
+        command = run_action(settings, f"incidents {args.verb}", lambda publisher, codec, conn: submit_action(
+            publisher, codec, conn, incident_id=args.incident_id, kind=kind, actor=args.actor, note=note,
+            now=datetime.now(UTC)))
+    except Refused:
         return 1
-    finally:
-        publisher.close()
     print(f"{kind} of {args.incident_id} accepted (command {command.command_id})")
     return 0
 

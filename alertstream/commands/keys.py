@@ -7,11 +7,11 @@ import sys
 
 from alertstream.config import Settings
 
+from .output import database_url, print_table, when
+
 
 def _database(settings: Settings, command: str) -> str | None:
-    if not settings.database_url:
-        print(f"alertstream keys {command}: DATABASE_URL is not set", file=sys.stderr)
-    return settings.database_url or None
+    return database_url(settings, f"keys {command}")
 
 
 def cmd_create(settings: Settings, args: argparse.Namespace) -> int:
@@ -52,13 +52,11 @@ def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
     rows = [("NAME", "PREFIX", "STATUS", "CREATED", "LAST USED", "PATHS", "SOURCES")]
     for r in records:
         rows.append((
-            r.name, r.prefix, f"revoked {r.revoked_at:%Y-%m-%d %H:%M}" if r.revoked_at else "active",
-            f"{r.created_at:%Y-%m-%d %H:%M}", f"{r.last_used_at:%Y-%m-%d %H:%M:%S}" if r.last_used_at else "never",
+            r.name, r.prefix, f"revoked {when(r.revoked_at)}" if r.revoked_at else "active",
+            when(r.created_at), when(r.last_used_at, seconds=True),
             ",".join(r.allowed_prefixes) or "all", ",".join(r.allowed_sources) or "all",
         ))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    print_table(rows)
     return 0
 
 

@@ -17,6 +17,8 @@ import orjson
 
 from alertstream.config import ConfigError, Settings
 
+from .output import print_table
+
 
 def _fail(command: str, message: str, code: int = 1) -> int:
     print(f"alertstream providers {command}: {message}", file=sys.stderr)
@@ -91,9 +93,7 @@ def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
         for r in rows:
             table.append(("*" if r.active else "", r.name, r.kind, r.model or "-", r.base_url or "(default)",
                           "sealed" if r.api_key_sealed else "-", f"{r.timeout_s:g}s", str(r.max_concurrency)))
-        widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-        for row in table:
-            print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        print_table(table)
         return 0
 
     return _run(settings, "list", work)

@@ -16,14 +16,9 @@ from typing import Any
 
 from alertstream.config import Settings
 
+from .output import Refused, run_action, with_connection
 
-async def _with_conn(settings: Settings, work: Any) -> Any:
-    import psycopg
 
-    if not settings.database_url:
-        raise ValueError("DATABASE_URL is not set")
-    async with await psycopg.AsyncConnection.connect(settings.database_url, autocommit=True) as conn:
-        return await work(conn)
 
 
 def parse_weekly(text: str) -> dict[str, Any]:
@@ -39,8 +34,6 @@ def parse_weekly(text: str) -> dict[str, Any]:
 
 
 def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
-    from alertstream.ingest.publisher import Publisher
-    from alertstream.schemas.codec import Codec
     from alertstream.storage.silences import as_json
     from alertstream.streams.actions import publish_silence, silence_from_doc
     from alertstream.streams.silences import SilenceError, state_of
@@ -55,11 +48,11 @@ def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
     except SilenceError as exc:
         print(f"alertstream silences add: {exc}", file=sys.stderr)
         return 2
-    publisher = Publisher(settings.kafka)
     try:
-        asyncio.run(_with_conn(settings, lambda conn: publish_silence(publisher, Codec(), conn, silence)))
-    finally:
-        publisher.close()
+        run_action(settings, "silences add",
+                   lambda publisher, codec, conn: publish_silence(publisher, codec, conn, silence))
+    except Refused:
+        return 1
     print(json.dumps(as_json(silence, state_of(silence, now))) if args.json else silence.silence_id)
     return 0
 
@@ -69,7 +62,7 @@ def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
     from alertstream.streams.silences import state_of
 
     now = datetime.now(UTC)
-    found = asyncio.run(_with_conn(settings, lambda conn: store.listing(conn, now, args.all)))
+    found = asyncio.run(with_connection(settings, lambda conn: store.listing(conn, now, args.all)))
     if args.json:
         print(json.dumps([store.as_json(s, state_of(s, now)) for s in found], indent=2))
         return 0
@@ -86,19 +79,13 @@ def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_expire(settings: Settings, args: argparse.Namespace) -> int:
-    from alertstream.ingest.publisher import Publisher
-    from alertstream.schemas.codec import Codec
-    from alertstream.streams.actions import ActionError, expire_silence
+    from alertstream.streams.actions import expire_silence
 
-    publisher = Publisher(settings.kafka)
     try:
-        asyncio.run(_with_conn(settings, lambda conn: expire_silence(
-            publisher, Codec(), conn, args.silence_id, datetime.now(UTC))))
-    except ActionError as exc:
-        print(f"alertstream silences expire: {exc.reason}", file=sys.stderr)
+        run_action(settings, "silences expire", lambda publisher, codec, conn: expire_silence(
+            publisher, codec, conn, args.silence_id, datetime.now(UTC)))
+    except Refused:
         return 1
-    finally:
-        publisher.close()
     print(f"expired {args.silence_id}")
     return 0
 

@@ -154,9 +154,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        options = {"timeout": timeout, "local_address": local_address, "socket_options": socket_options}
         if self.allow.allows(host, port):
-            return await self.inner.connect_tcp(host, port, **options)
+            return await self.inner.connect_tcp(host, port, timeout, local_address, socket_options)
         addresses = await self._resolve(host, port, timeout)
         for address in addresses:
             ip = ipaddress.ip_address(address)
@@ -166,7 +165,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         error: Exception = httpcore.ConnectError(f"{host} has no addresses")
         for address in addresses:  # all checked: try them in resolver order
             try:
-                return await self.inner.connect_tcp(address, port, **options)
+                return await self.inner.connect_tcp(address, port, timeout, local_address, socket_options)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 error = exc
         raise error

@@ -44,7 +44,9 @@ def channels_from_settings(settings: WorkerSettings) -> dict[str, ChannelConfig]
     return channels
 
 
-def validate_channel(name: str, channel_type: str, settings: Mapping[str, Any], allow: AllowList) -> ChannelConfig:
+def validate_channel(
+    name: object, channel_type: object, settings: Mapping[str, Any], allow: AllowList
+) -> ChannelConfig:
     """The normalised channel, or Permanent('invalid_config' | 'ssrf_blocked', why)."""
     if not isinstance(name, str) or not NAME.fullmatch(name):
         raise Permanent("invalid_config", "name must be 1-63 of a-z 0-9 _ . - starting with a letter or digit")
@@ -57,7 +59,7 @@ def validate_channel(name: str, channel_type: str, settings: Mapping[str, Any], 
         raise Permanent("invalid_config", "settings must be an object")
     normalised = driver.validate(settings)
     check_channel_urls(normalised, allow)
-    return ChannelConfig(name, channel_type, normalised)
+    return ChannelConfig(name, str(channel_type), normalised)
 
 
 def summary(channel: ChannelConfig) -> str:

@@ -220,11 +220,11 @@ class IncidentCommand:
     note: str = ""
 
 
-TOP_LEVEL_RECORDS: tuple[type, ...] = (
+TOP_LEVEL_RECORDS: tuple[type[Any], ...] = (
     NormalizedAlert, IncidentEvent, Analysis, NotificationResult, AuditRef, NotificationRetry,
     Silence, IncidentCommand,
 )
-ALL_RECORDS: tuple[type, ...] = (
+ALL_RECORDS: tuple[type[Any], ...] = (
     Link, IncidentAlert, Lane, Recommendation, SilenceMatcher, WeeklyRecurrence, *TOP_LEVEL_RECORDS,
 )
 
@@ -256,7 +256,7 @@ def _nested_fields(cls: type) -> dict[str, tuple[str, type]]:
 
 def from_avro(cls: type[R], data: dict[str, Any]) -> R:
     """Plain dicts from fastavro -> the dataclass tree (unknown keys are ignored)."""
-    nested = _nested_fields(cls)
+    nested = _nested_fields(typing.cast(type, cls))
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     kwargs: dict[str, Any] = {}
     for key, value in data.items():

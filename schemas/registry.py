@@ -20,7 +20,7 @@ class SchemaRegistry:
         parts = urlsplit(url)
         self._where = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)  # for messages
         auth = (parts.username or "", parts.password or "") if parts.username else None
-        base = parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")).geturl()
+        base = parts._replace(netloc=(parts.hostname or "") + (f":{parts.port}" if parts.port else "")).geturl()
         self._client = httpx.Client(base_url=base.rstrip("/"), timeout=timeout, auth=auth,
                                     headers={"Accept": CONTENT_TYPE})
 
@@ -42,7 +42,7 @@ class SchemaRegistry:
         body = json.dumps({"schema": schema, "schemaType": "AVRO"})
         found = self._call("POST", f"/subjects/{quote(subject, safe='')}/versions", content=body,
                            headers={"Content-Type": CONTENT_TYPE})
-        return int(found["id"])  # type: ignore[arg-type]
+        return int(str(found["id"]))
 
     def schema(self, schema_id: int) -> str:
         """GET /schemas/ids/{id}: the schema text."""

@@ -46,7 +46,8 @@ async def list_incidents(
     source: str | None = None, since: datetime | None = None, limit: int = 100,
 ) -> list[dict[str, Any]]:
     # Only fixed clause strings are joined into the query; every value is a bound parameter.
-    clauses, params = [], {}
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
     if status:
         clauses.append("status = %(status)s")
         params["status"] = status

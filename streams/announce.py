@@ -86,6 +86,8 @@ def take_input(
     """One record of alerts.changes applied to its correlation key's incident: an alert change,
     an operator action or a timer tick, each with the clock it carries."""
     if isinstance(record, NormalizedAlert):
+        if record.received_at is None:  # the edge always stamps it; a hand-made record may not
+            return Outcome(state, [], "an alert change without received_at")
         return apply_step(step_alert(state, record, policy), record.received_at, routing)
     if record.kind == "tick":
         return tick(state, record.issued_at, routing, policy) if state is not None else Outcome(None, [])

@@ -35,7 +35,8 @@ def _batch_agent(ctx: StageContext, topic: str, kind: type, write: Write) -> Age
     size, within = ctx.settings.worker.storage_batch_size, ctx.settings.worker.storage_batch_seconds
 
     async def store(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(size, within=within):
+        # faust-streaming's Stream has take_events; its StreamT interface does not declare it.
+        async for events in stream.take_events(size, within=within):  # type: ignore[attr-defined]
             batch = []
             for event in events:
                 try:

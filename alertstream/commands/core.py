@@ -37,7 +37,8 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     settings.worker.data_dir.mkdir(parents=True, exist_ok=True)
     app = build_app(settings)
     if settings.worker.metrics_port:
-        _serve_metrics(app.stage_context.metrics.registry, settings.edge.host, settings.worker.metrics_port)
+        _serve_metrics(app.stage_context.metrics.registry,  # type: ignore[attr-defined]
+                       settings.edge.host, settings.worker.metrics_port)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
     # faust's terminal spinner turns the root logger to DEBUG so that it can spin on every record:
     # every aiokafka debug line would then be built and filtered (about a tenth of the worker's CPU).

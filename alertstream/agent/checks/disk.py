@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..host import FsStats, Host
-from ..result import CheckResult, grade, unknown, worst
+from ..result import CheckResult, Metric, grade, unknown, worst
 from .mounts import FILTER_DEFAULTS, Mount, read_usage
 
 NAME = "disk"
@@ -34,7 +34,7 @@ def evaluate(usage: Sequence[tuple[Mount, FsStats | str]], options: Mapping[str,
             grade(stats.avail_bytes, options["free_bytes"], higher_is_worse=False),
         ))
         message = f"{mount.mountpoint} is {used_pct:.1f}% full ({stats.avail_bytes / 2**30:.1f} GiB free)"
-        metrics = {
+        metrics: dict[str, Metric] = {
             "used_pct": used_pct,
             "free_bytes": stats.avail_bytes,
             "total_bytes": stats.total_bytes,

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..host import FsStats, Host
-from ..result import CheckResult, grade, pct, unknown
+from ..result import CheckResult, Metric, grade, pct, unknown
 from .mounts import FILTER_DEFAULTS, Mount, read_usage
 
 NAME = "inodes"
@@ -29,7 +29,9 @@ def evaluate(usage: Sequence[tuple[Mount, FsStats | str]], options: Mapping[str,
         used_pct = pct(used, stats.inodes)
         status = grade(used_pct, options["used_pct"])
         message = f"{mount.mountpoint} has {used_pct:.1f}% of its inodes in use ({stats.inodes_free} free)"
-        metrics = {"used_pct": used_pct, "free": stats.inodes_free, "total": stats.inodes, "device": mount.device}
+        metrics: dict[str, Metric] = {
+            "used_pct": used_pct, "free": stats.inodes_free, "total": stats.inodes, "device": mount.device,
+        }
         results.append(CheckResult(NAME, status, message, metrics, labels))
     return results
 

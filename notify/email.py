@@ -46,11 +46,11 @@ SUBJECT = (
 TEXT = (
     SUMMARY + "\n\nStatus: {{ state_label }}\nSeverity: {{ incident.severity }}\n"
     "Incident: {{ incident.id }} (version {{ incident.version }}, lane {{ incident.lane }})\n"
-    "{% if alerts %}\nAlerts:\n{% for alert in alerts %}- " + ALERT_LINE + "\n{% endfor %}"
+    "{% if alerts +%}\nAlerts:\n{% for alert in alerts %}- " + ALERT_LINE + "\n{% endfor %}"
     "{% if more %}+{{ more }} more alerts\n{% endif %}{% endif %}"
-    "{% if recommendations and state == 'firing' %}\nNext steps:\n"
+    "{% if recommendations and state == 'firing' +%}\nNext steps:\n"
     "{% for r in recommendations %}{{ loop.index }}. {{ r.title }}\n{% endfor %}{% endif %}"
-    "{% if links %}\nLinks:\n{% for l in links %}- {{ l.kind }}: {{ l.url }}\n{% endfor %}{% endif %}"
+    "{% if links +%}\nLinks:\n{% for l in links %}- {{ l.kind }}: {{ l.url }}\n{% endfor %}{% endif %}"
 )
 HTML = (
     "<html><body style=\"font-family:sans-serif\">"

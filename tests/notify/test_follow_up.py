@@ -100,6 +100,7 @@ def test_the_pagerduty_trigger_says_what_became_of_the_analysis(kw: dict, detail
     event = orjson.loads(pagerduty.build(pagerduty.validate({"routing_key": "r"}), delivery(channel="pd", **kw)))
     said = event["payload"]["custom_details"].get("analysis")
     assert (said.split(":")[0] if said else None) == details
+    assert "update" not in (said or "")  # PagerDuty takes no follow-up: none is promised
 
 
 def test_an_email_follow_up_replies_to_the_page_it_updates() -> None:

@@ -8,7 +8,9 @@ max_alerts, templates {subject, text, html}.
 SMTP replies (RFC 5321 §4.2.1): 4yz is transient -> retry; 5yz is permanent.
 A failed login (535) or a server without STARTTLS is a configuration error.
 The Message-ID is derived from the delivery key, so a resend after a crash
-carries the same id and threading clients collapse it.
+carries the same id and threading clients collapse it. A follow-up is a new message
+("Update: analysis for …") that replies to the first one (In-Reply-To, References),
+so mail clients thread it under the page it updates.
 """
 
 from __future__ import annotations
@@ -30,31 +32,36 @@ from . import fields
 from .base import ChannelConfig, Delivery, Outbound, Sent
 from .message import message_context
 from .outbound import checked_address
-from .templates import ALERT_LINE, SUMMARY, render, validate_overrides
+from .templates import ALERT_LINE, SUMMARY, UPDATE_TITLE, render, validate_overrides
 
 TYPE = "email"
 SECRET_FIELDS = frozenset({"password"})
+FOLLOW_UPS = True
 PORTS = {"starttls": 587, "tls": 465, "none": 25}
 MAX_ALERTS = 50
 SUBJECT = (
-    "{% if state != 'firing' %}[{{ state_label }}] {% endif %}[{{ severity_label }}] {{ incident.title }}"
+    UPDATE_TITLE
+    + "{% if state != 'firing' %}[{{ state_label }}] {% endif %}[{{ severity_label }}] {{ incident.title }}"
 )
 TEXT = (
     SUMMARY + "\n\nStatus: {{ state_label }}\nSeverity: {{ incident.severity }}\n"
     "Incident: {{ incident.id }} (version {{ incident.version }}, lane {{ incident.lane }})\n"
-    "{% if alerts %}\nAlerts:\n{% for alert in alerts %}- " + ALERT_LINE + "\n{% endfor %}"
+    "{% if alerts +%}\nAlerts:\n{% for alert in alerts %}- " + ALERT_LINE + "\n{% endfor %}"
     "{% if more %}+{{ more }} more alerts\n{% endif %}{% endif %}"
-    "{% if recommendations and state == 'firing' %}\nNext steps:\n"
+    "{% if recommendations and state == 'firing' +%}\nNext steps:\n"
     "{% for r in recommendations %}{{ loop.index }}. {{ r.title }}\n{% endfor %}{% endif %}"
-    "{% if links %}\nLinks:\n{% for l in links %}- {{ l.kind }}: {{ l.url }}\n{% endfor %}{% endif %}"
+    "{% if links +%}\nLinks:\n{% for l in links %}- {{ l.kind }}: {{ l.url }}\n{% endfor %}{% endif %}"
 )
 HTML = (
     "<html><body style=\"font-family:sans-serif\">"
     "<div style=\"border-left:6px solid {{ colour }};padding-left:12px\">"
+    "{% if update %}<p><b>Update</b>: analysis for incident {{ incident.id }} (version {{ incident.version }}),"
+    " notified earlier with its analysis pending.</p>{% endif %}"
     "<h2 style=\"margin:0\">{% if state != 'firing' %}{{ state_label }}: {% endif %}{{ incident.title }}</h2>"
     "<p><b>{{ state_label }}</b> · severity <b>{{ incident.severity }}</b></p>"
     "{% if summary %}<p>{{ summary }}</p>{% endif %}"
-    "{% if probable_cause %}<p>Probable cause: {{ probable_cause }}</p>{% endif %}</div>"
+    "{% if probable_cause %}<p>Probable cause: {{ probable_cause }}</p>{% endif %}"
+    "{% if analysis_note %}<p><i>{{ analysis_note }}</i></p>{% endif %}</div>"
     "{% if alerts %}<ul>{% for alert in alerts %}<li><b>{{ alert.name }}</b> ({{ alert.severity }}, {{ alert.status }})"
     "{% if alert.summary %}: {{ alert.summary }}{% endif %}</li>{% endfor %}"
     "{% if more %}<li>+{{ more }} more alerts</li>{% endif %}</ul>{% endif %}"
@@ -92,6 +99,10 @@ def validate(settings: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def message_id(key: str) -> str:
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@alertstream>"
+
+
 def build(settings: Mapping[str, Any], delivery: Delivery, now: float) -> EmailMessage:
     ctx = message_context(delivery.analysis, delivery.key, int(settings.get("max_alerts", MAX_ALERTS)))
     msg = EmailMessage()
@@ -100,7 +111,9 @@ def build(settings: Mapping[str, Any], delivery: Delivery, now: float) -> EmailM
     msg["From"] = settings["from"]
     msg["To"] = ", ".join(settings["to"])
     msg["Date"] = formatdate(now, localtime=False)
-    msg["Message-ID"] = f"<{hashlib.sha256(delivery.key.encode()).hexdigest()[:40]}@alertstream>"
+    msg["Message-ID"] = message_id(delivery.key)
+    if delivery.first_key != delivery.key:  # a follow-up: a reply to the page it updates
+        msg["In-Reply-To"] = msg["References"] = message_id(delivery.first_key)
     msg["X-Alertstream-Delivery"] = delivery.key
     msg.set_content(render("text", DEFAULT_TEMPLATES, settings, ctx))
     msg.add_alternative(render("html", DEFAULT_TEMPLATES, settings, ctx, html=True), subtype="html")

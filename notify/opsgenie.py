@@ -10,6 +10,10 @@ acknowledge/close address the alert by alias (`identifierType=alias`).
 Vendor contract (Alert API): 202 "Request will be processed"; 400/422 invalid
 (permanent), 401/403 bad key (permanent), 429 rate limited (retry), 5xx retry.
 Limits: message 130 chars, description 15000, alias 512, tags 20, source 100.
+
+A follow-up never creates an alert: it is a note on the incident's alert ("Add Note
+to Alert", POST /v2/alerts/{alias}/notes?identifierType=alias, note <= 25000 chars,
+202 like the rest), so the late analysis lands where the responder already looks.
 """
 
 from __future__ import annotations
@@ -30,10 +34,11 @@ from .templates import ALERT_LINE, SUMMARY, TITLE, render, validate_overrides
 
 TYPE = "opsgenie"
 SECRET_FIELDS = frozenset({"api_key"})
+FOLLOW_UPS = True
 DEFAULT_BASE_URL = "https://api.opsgenie.com"
 PRIORITIES = {"critical": "P1", "error": "P2", "warning": "P3", "info": "P5"}
 DEFAULT_TEMPLATES = {"message": TITLE, "description": SUMMARY, "alert": ALERT_LINE}
-MESSAGE_CHARS, DESCRIPTION_CHARS, SOURCE_CHARS = 130, 15000, 100
+MESSAGE_CHARS, DESCRIPTION_CHARS, SOURCE_CHARS, NOTE_CHARS = 130, 15000, 100, 25000
 MAX_ALERTS = 200
 
 
@@ -69,7 +74,13 @@ def build(settings: Mapping[str, Any], delivery: Delivery) -> tuple[str, bytes]:
     ctx = message_context(delivery.analysis, delivery.key, settings["max_alerts"])
     key = alias(ctx["incident"]["id"])
     source = settings["source"] or "alertstream"
-    note = truncate(render("message", DEFAULT_TEMPLATES, settings, ctx), 25000)
+    note = truncate(render("message", DEFAULT_TEMPLATES, settings, ctx), NOTE_CHARS)
+    if ctx["update"]:
+        text = render("description", DEFAULT_TEMPLATES, settings, ctx).strip()
+        steps = "".join(f"\n{i}. {r['title']}" for i, r in enumerate(ctx["recommendations"], 1))
+        note = truncate(f"{note}\n\n{text}" + (f"\n\nNext steps:{steps}" if steps else ""), NOTE_CHARS)
+        return f"/v2/alerts/{quote(key, safe='')}/notes?identifierType=alias", orjson.dumps({"source": source,
+                                                                                             "note": note})
     if ctx["state"] == "resolved":
         return f"/v2/alerts/{quote(key, safe='')}/close?identifierType=alias", orjson.dumps({"source": source,
                                                                                              "note": note})
@@ -91,6 +102,7 @@ def build(settings: Mapping[str, Any], delivery: Delivery) -> tuple[str, bytes]:
         "tags": settings["tags"],
         "details": {"incident_id": incident["id"], "version": str(incident["version"]), "lane": incident["lane"],
                     "reason": incident["reason"], "alerts": str(ctx["alerts_total"]),
+                    **({"analysis": ctx["analysis"]["label"]} if ctx["analysis"]["label"] else {}),
                     **{f"link_{i}": link["url"] for i, link in enumerate(ctx["links"], 1)}},
     }
     if settings["responders"]:

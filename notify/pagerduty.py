@@ -10,6 +10,12 @@ is deduplicated by PagerDuty, and resolving in alertstream resolves it there.
 Vendor contract ("Events API v2 Overview", "Send an Alert Event"): 202 on
 success; 400 invalid event (permanent); 429 too many events: retry with backoff;
 5xx: retry. summary <= 1024 chars, a whole event <= 512 KB.
+
+Follow-ups are not sent (FOLLOW_UPS = False). The Events API knows only trigger,
+acknowledge and resolve: a second trigger with the same dedup_key is folded into an
+open alert, but opens a new incident once the first was resolved, and notes need the
+REST API with a user's token, which an integration key is not. The first event
+already says "analysis pending"; the late analysis is stored and shown by alertstream.
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ from .templates import TITLE, render, validate_overrides
 
 TYPE = "pagerduty"
 SECRET_FIELDS = frozenset({"routing_key"})
+FOLLOW_UPS = False
+PENDING_NOTE = ("Analysis pending: it was not ready in time. It is not sent to PagerDuty when it comes;"
+                " alertstream keeps it with the incident (/intelligence/recommendations/).")
 DEFAULT_BASE_URL = "https://events.pagerduty.com"
 DEFAULT_TEMPLATES = {"summary": TITLE}
 SEVERITIES = ("critical", "error", "warning", "info")
@@ -39,6 +48,13 @@ MAX_ALERTS = 100
 
 def dedup_key(incident_id: str) -> str:
     return incident_id if len(incident_id) <= 255 else "sha256:" + hashlib.sha256(incident_id.encode()).hexdigest()
+
+
+def _analysis_note(ctx: Mapping[str, Any]) -> str:
+    """The shared note, but a pending analysis is not promised here: no update follows on PagerDuty."""
+    if ctx["analysis"]["status"] == "pending":
+        return PENDING_NOTE
+    return str(ctx["analysis_note"])
 
 
 def validate(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -82,6 +98,7 @@ def build(settings: Mapping[str, Any], delivery: Delivery) -> bytes:
             "custom_details": {
                 "incident_id": incident.incident_id, "version": incident.version, "reason": incident.reason,
                 "lane": incident.lane.name, "summary": ctx["summary"], "probable_cause": ctx["probable_cause"],
+                **({"analysis": _analysis_note(ctx)} if ctx["analysis_note"] else {}),
                 "recommendations": [r["title"] for r in ctx["recommendations"]],
                 "alerts": ctx["alerts"],
                 **({"more": more_line(total - len(ctx["alerts"]))} if total > len(ctx["alerts"]) else {}),

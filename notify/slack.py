@@ -9,6 +9,8 @@ success; 400 invalid_payload, 403 action_prohibited, 404 channel_not_found,
 410 channel_is_archived are permanent; 429 carries Retry-After; 5xx retry.
 Limits: 50 blocks, header text 150 chars, section text 3000 chars.
 The colour bar needs a (secondary) attachment; the blocks inside it render the same.
+A follow-up is a new message whose header starts "Update: analysis for" (an incoming
+webhook cannot reply in a thread: it learns no message ts).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from .templates import ALERT_LINE, SUMMARY, TITLE, render, validate_overrides
 
 TYPE = "slack"
 SECRET_FIELDS = frozenset({"url"})
+FOLLOW_UPS = True
 DEFAULT_TEMPLATES = {"title": TITLE, "text": SUMMARY, "alert": ALERT_LINE}
 HEADER_CHARS = 150
 SECTION_CHARS = 3000
@@ -48,6 +51,10 @@ def build(settings: Mapping[str, Any], delivery: Delivery) -> dict[str, Any]:
     title = truncate(render("title", DEFAULT_TEMPLATES, settings, ctx), HEADER_CHARS)
     text = render("text", DEFAULT_TEMPLATES, settings, ctx).strip()
     status = f"{STATE_EMOJI[ctx['state']]} *{ctx['state_label']}* · severity *{ctx['incident']['severity']}*"
+    if ctx["analysis"]["label"]:  # said outside the templates, so an override cannot lose it
+        status += f" · _{ctx['analysis']['label']}_"
+    if ctx["update"]:
+        status = f"*Update* · {status}"
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": title, "emoji": True}},
         {"type": "section", "text": {"type": "mrkdwn", "text": truncate(f"{status}\n{text}".strip(), SECTION_CHARS)}},

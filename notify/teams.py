@@ -8,6 +8,8 @@ Vendor contract: the body is a message whose attachment has contentType
 application/vnd.microsoft.card.adaptive; the workflow answers 202 (legacy
 connectors 200). 400 bad card and 401/403/404 are permanent; 429 carries
 Retry-After; 5xx retry. A Teams message holds at most ~28 KB.
+A follow-up is a new card whose title starts "Update: analysis for" (a workflow
+webhook cannot reply to the earlier card).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from .templates import ALERT_LINE, SUMMARY, TITLE, render, validate_overrides
 
 TYPE = "teams"
 SECRET_FIELDS = frozenset({"url"})
+FOLLOW_UPS = True
 DEFAULT_TEMPLATES = {"title": TITLE, "text": SUMMARY, "alert": ALERT_LINE}
 MAX_BYTES = 28_000
 MAX_ALERTS = 30
@@ -61,6 +64,7 @@ def card(settings: Mapping[str, Any], delivery: Delivery, shown: int) -> dict[st
             {"title": "Severity", "value": ctx["incident"]["severity"]},
             {"title": "Incident", "value": f"{ctx['incident']['id']} v{ctx['incident']['version']}"},
             {"title": "Lane", "value": ctx["incident"]["lane"]},
+            *([{"title": "Analysis", "value": ctx["analysis"]["label"]}] if ctx["analysis"]["label"] else []),
         ]},
     ]
     for alert in ctx["alerts"]:

@@ -76,16 +76,24 @@ def render(
     return out[:MAX_OUTPUT_CHARS]
 
 
-# Shared defaults. A resolution or acknowledgement leads with what it is, never with the severity.
+# Shared defaults (trim_blocks eats a newline right after a tag: `+%}` keeps the ones meant).
+# A resolution or acknowledgement leads with what it is, never with the severity;
+# a follow-up leads with "Update: analysis for"; a missing or fallback analysis is said under the summary.
+UPDATE_TITLE = "{% if update %}Update: analysis for {% endif %}"
 TITLE = (
-    "{% if state == 'firing' %}[{{ severity_label }}] {{ incident.title }}"
+    UPDATE_TITLE + "{% if state == 'firing' %}[{{ severity_label }}] {{ incident.title }}"
     "{% else %}[{{ state_label }}] {{ incident.title }} (was {{ incident.severity }}){% endif %}"
 )
+UPDATE_LINE = (
+    "{% if update %}Update: analysis for incident {{ incident.id }} (version {{ incident.version }}),"
+    " notified earlier with its analysis pending.\n{% endif %}"
+)
 SUMMARY = (
-    "{% if state == 'resolved' %}Resolved. {% elif state == 'acknowledged' %}Acknowledged. {% endif %}"
+    UPDATE_LINE + "{% if state == 'resolved' %}Resolved. {% elif state == 'acknowledged' %}Acknowledged. {% endif %}"
     "{{ summary }}"
-    "{% if probable_cause %}\nProbable cause: {{ probable_cause }}{% endif %}"
+    "{% if probable_cause +%}\nProbable cause: {{ probable_cause }}{% endif %}"
+    "{% if analysis_note +%}\n{{ analysis_note }}{% endif +%}"
 )
 ALERT_LINE = (
-    "{{ alert.name }} ({{ alert.severity }}, {{ alert.status }}){% if alert.summary %}: {{ alert.summary }}{% endif %}"
+    "{{ alert.name }} ({{ alert.severity }}, {{ alert.status }}){% if alert.summary %}: {{ alert.summary }}{% endif +%}"
 )

@@ -10,6 +10,8 @@ retry and replay of one delivery, so a receiver drops a resend it already has
 is the send time in Unix seconds (fresh on every attempt, as the spec asks);
 `webhook-signature` is `v1,` + base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}")).
 A 410 Gone is permanent, like every other 4xx but 408/429.
+A follow-up is a new POST with its own webhook-id (`…:update`); the document says
+`"update": true` and names the delivery it updates in `update_of`.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from .templates import render, validate_overrides
 
 TYPE = "webhook"
 SECRET_FIELDS = frozenset({"url", "secret", "headers"})
+FOLLOW_UPS = True
 DEFAULT_TEMPLATES = {"body": ""}  # empty: the JSON notification document
 MAX_BYTES = 1024 * 1024
 RESERVED = frozenset({"webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "content-length",

@@ -1,6 +1,11 @@
 """The notify stage: one delivery per (incident version, channel), claimed in the
 ledger before sending so a redelivered or replayed event never sends twice.
 
+A follow-up (the late analysis of a version first notified as "analysis pending")
+is a delivery of its own, key `…:update` (notify/base.py delivery_key), sent
+once like any other; only lanes with the follow-up stage send it, and only to
+channels whose driver takes follow-ups (FOLLOW_UPS), the others record it skipped.
+
 A failed attempt never blocks the partition: a retryable failure is published
 to a delay topic (streams/notify_retry.py waits and comes back here), a
 permanent one or one out of attempts/age goes to notify.dlq with its reason.
@@ -16,11 +21,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import faust
-from alertstream.notify.base import ChannelConfig, Delivery
+from alertstream.notify.base import ChannelConfig, Delivery, key_of
 from alertstream.notify.breaker import Breakers
 from alertstream.notify.channels import ChannelDirectory, Loader
 from alertstream.notify.outbound import allow_list, make_outbound
-from alertstream.notify.registry import CHANNEL_TYPES
+from alertstream.notify.registry import CHANNEL_TYPES, takes_follow_ups
 from alertstream.notify.retry import GiveUp, RetryPolicy, plan_retry, tier_for
 from alertstream.schemas.codec import SchemaError
 from alertstream.schemas.records import Analysis, NotificationResult, NotificationRetry
@@ -29,6 +34,7 @@ from alertstream.storage import deliveries
 from alertstream.config import Settings
 from alertstream.errors import Permanent, Retryable
 
+from .analysis.service import FOLLOW_UP_STAGE
 from .check import Agent
 from .context import StageContext, utcnow
 
@@ -36,6 +42,8 @@ log = logging.getLogger(__name__)
 
 DLQ_TOPIC = "notify.dlq"
 LEASE_MARGIN_S = 30.0
+FOLLOW_UP_UNSUPPORTED = "follow_up_unsupported"  # the channel's vendor has no way to take an update
+FOLLOW_UP_NOT_ASKED = "follow_up_not_asked"  # the lane has no follow-up stage: the update is stored only
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -95,9 +103,20 @@ class Notifier:
     async def attempt(self, analysis: Analysis, channel_name: str, attempt: int, first_at: datetime | None) -> str:
         incident = analysis.incident
         started = utcnow()
-        key = f"{incident.incident_id}:{incident.version}:{channel_name}"
+        key = key_of(analysis, channel_name)
         channel = await self.directory.get(channel_name)
         channel_type = channel.type if channel else "unknown"
+        if analysis.follow_up and channel is not None and not takes_follow_ups(channel_type):
+            # Nothing to claim: the channel never sends follow-ups, so a replay skips it the same way.
+            result = _result(key, analysis, channel_name, channel_type, "skipped", attempt, None,
+                             FOLLOW_UP_UNSUPPORTED, started)
+            value = await self.ctx.send("notifications.results", incident.incident_id, result)
+            await self.ctx.ref(
+                trace_id=incident.trace_id, stage="notified", input_ref=f"analysis:{analysis.analysis_id}",
+                output_ref=f"delivery:{key}", content=value, started_at=started, status="skipped",
+                error=FOLLOW_UP_UNSUPPORTED,
+            )
+            return "skipped"
         timeout = float((channel.settings.get("timeout_s") if channel else None) or 10.0)
         pool = await self.ctx.pool()
         claim = await deliveries.claim(
@@ -165,7 +184,7 @@ class Notifier:
         in between leaves a pending row whose lease expires, never a retrying row with no record."""
         now = utcnow()
         record = NotificationRetry(
-            delivery_key=f"{analysis.incident.incident_id}:{analysis.incident.version}:{channel}", channel=channel,
+            delivery_key=key_of(analysis, channel), channel=channel,
             attempt=attempt, first_attempt_at=first_at, due_at=now + timedelta(seconds=delay_s), reason=reason,
             analysis=analysis,
         )
@@ -192,6 +211,16 @@ def is_muted(analysis: Analysis) -> bool:
     return bool(getattr(incident, "silenced_by", None)) or getattr(incident, "held_until", None) is not None
 
 
+def not_notified(analysis: Analysis) -> str | None:
+    """Why this analysis sends nothing ("" when there is simply nothing to send), or None to notify."""
+    incident = analysis.incident
+    if "notify" not in incident.lane.stages or not incident.lane.channels or is_muted(analysis):
+        return ""
+    if analysis.follow_up and FOLLOW_UP_STAGE not in incident.lane.stages:
+        return FOLLOW_UP_NOT_ASKED
+    return None
+
+
 def make_notify_agent(ctx: StageContext, notifier: Notifier | None = None) -> Agent:
     notifier = notifier or Notifier(ctx)
 
@@ -205,11 +234,12 @@ def make_notify_agent(ctx: StageContext, notifier: Notifier | None = None) -> Ag
                 continue
             incident = analysis.incident
             try:
-                if "notify" not in incident.lane.stages or not incident.lane.channels or is_muted(analysis):
+                skipped = not_notified(analysis)
+                if skipped is not None:
                     await ctx.ref(
                         trace_id=incident.trace_id, stage="notified",
                         input_ref=f"analysis:{analysis.analysis_id}", output_ref="delivery:none",
-                        content=b"", started_at=started, status="skipped",
+                        content=b"", started_at=started, status="skipped", error=skipped or None,
                     )
                     continue
                 await notifier.notify(analysis)

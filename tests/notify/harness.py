@@ -120,7 +120,8 @@ def _teams(r: Any) -> Seen:
     doc = r.json()
     body = doc["attachments"][0]["content"]["body"]
     title = body[0]["items"][0]
-    texts = [b.get("text", "") for b in body]
+    texts = [i.get("text", "") for i in body[0]["items"][1:]] + [b.get("text", "") for b in body]
+    texts += [f"{f['title']}: {f['value']}" for b in body for f in b.get("facts", [])]
     return Seen(title["text"], title["color"], "\n".join(texts), doc)
 
 

@@ -181,7 +181,7 @@ def pagerduty_contract(routing_key: str) -> Callable[[Req], Reply]:
     return contract
 
 
-# --- Opsgenie Alert API: 202 "Request will be processed"; 401 bad key; 422 invalid ------------------------------
+# --- Opsgenie Alert API (create, acknowledge, close, add note): 202; 401 bad key; 422 invalid --------------
 
 def opsgenie_contract(api_key: str) -> Callable[[Req], Reply]:
     def contract(req: Req) -> Reply:
@@ -196,6 +196,8 @@ def opsgenie_contract(api_key: str) -> Callable[[Req], Reply]:
                   and len(doc.get("description", "")) <= 15000 and len(doc.get("tags", [])) <= 20)
         elif len(parts) == 4 and parts[:2] == ["v2", "alerts"] and parts[3] in ("acknowledge", "close"):
             ok = req.query.get("identifierType") == ["alias"]
+        elif len(parts) == 4 and parts[:2] == ["v2", "alerts"] and parts[3] == "notes":  # Add Note to Alert
+            ok = req.query.get("identifierType") == ["alias"] and 0 < len(doc.get("note", "")) <= 25000
         else:
             return _json(404, {"message": "not found", **took})
         if not ok:

@@ -18,7 +18,7 @@ from alertstream.errors import Permanent, PipelineError, Retryable
 from alertstream.ssrf import AllowList
 
 from .factories import delivery
-from .harness import TYPES, Harness, harness
+from .harness import TYPES, Harness, Seen, harness
 
 GREEN = {"slack": "#2EB67D", "email": "#2EB67D", "teams": "good", "pagerduty": "resolve",
          "opsgenie": "close", "webhook": "resolved"}
@@ -183,3 +183,57 @@ async def test_a_template_cannot_escape_the_sandbox(h: Harness, out: Outbound) -
     name = next(iter(CHANNEL_TYPES[h.type].DEFAULT_TEMPLATES))
     with pytest.raises(Permanent, match="template_error"):
         await send(h, out, templates={name: "{{ incident.__class__.__mro__ }}"})
+
+
+# A page must say when its analysis is missing or second-best, in words a person reads.
+MISSING = [
+    pytest.param({"analysis_status": "pending", "reason": "deadline"}, "analysis pending", id="pending"),
+    pytest.param({"analysis_status": "unavailable", "reason": "deadline"}, "analysis unavailable", id="unavailable"),
+    pytest.param({"analysis_status": "fallback", "fallback_used": True, "reason": "timeout", "provider": "gpt"},
+                 "fallback used", id="fallback"),
+]
+
+
+def readable(h: Harness, seen: Seen) -> str:
+    """What a person is shown: the webhook's is its machine-readable document."""
+    if h.type == "webhook":
+        doc = seen.raw
+        return f"{doc['analysis']['label']}\n{doc['analysis']['note']}"
+    return f"{seen.title}\n{seen.text}"
+
+
+@pytest.mark.parametrize(("kw", "phrase"), MISSING)
+async def test_a_missing_or_fallback_analysis_says_so(h: Harness, out: Outbound, kw: dict, phrase: str) -> None:
+    await CHANNEL_TYPES[h.type].send(h.channel(), delivery(channel=h.channel().name, **kw), out)
+    (seen,) = h.seen()
+    assert phrase in readable(h, seen).lower(), readable(h, seen)
+
+
+async def test_a_full_analysis_says_nothing_about_it(h: Harness, out: Outbound) -> None:
+    await send(h, out)
+    (seen,) = h.seen()
+    assert not any(p in readable(h, seen).lower() for p in ("analysis pending", "unavailable", "fallback used"))
+
+
+async def test_a_follow_up_reads_as_an_update_and_never_opens_an_alert(h: Harness, out: Outbound) -> None:
+    driver = CHANNEL_TYPES[h.type]
+    follow_up = delivery(channel=h.channel().name, follow_up=True)
+    assert follow_up.key.endswith(":update")
+    if not driver.FOLLOW_UPS:
+        assert h.type == "pagerduty"  # a new trigger may open a new incident: follow-ups are skipped
+        assert "Follow-ups are not sent" in (driver.__doc__ or "")
+        return
+    await driver.send(h.channel(), follow_up, out)
+    (seen,) = h.seen()
+    if h.type == "webhook":
+        assert seen.raw["update"] is True and seen.raw["update_of"] == follow_up.first_key
+        assert h.server is not None and h.server.accepted[0].headers["webhook-id"] == follow_up.key
+        return
+    assert seen.title.startswith("Update: analysis for"), seen.title
+    assert "DiskFull on db-1" in seen.title
+    if h.type == "opsgenie":
+        assert seen.colour == "notes"  # a note on the existing alert, not a new alert
+        assert "Probable cause: log rotation stopped" in seen.title and "1. Rotate logs" in seen.title
+    if h.type == "email":
+        assert seen.raw["In-Reply-To"] == seen.raw["References"]
+        assert seen.raw["In-Reply-To"] != seen.raw["Message-ID"]

@@ -68,7 +68,7 @@ def test_fitting_batches_says_how_many_more() -> None:
 
 
 def test_templates_are_sandboxed_and_validated() -> None:
-    ctx = {"state": "resolved", "state_label": "RESOLVED", "severity_label": "CRITICAL",
+    ctx = {"state": "resolved", "state_label": "RESOLVED", "severity_label": "CRITICAL", "update": False,
            "incident": {"title": "DiskFull", "severity": "critical"}}
     assert render("title", {"title": TITLE}, {}, ctx) == "[RESOLVED] DiskFull (was critical)"
     with pytest.raises(Permanent, match="invalid_config"):

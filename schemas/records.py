@@ -66,6 +66,7 @@ class Lane:
     name: str
     stages: list[str]
     channels: list[str] = field(default_factory=list)
+    analysis_deadline_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

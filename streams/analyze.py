@@ -35,6 +35,11 @@ from .context import StageContext, utcnow
 log = logging.getLogger(__name__)
 
 
+def lane_deadline(lane_deadline_s: float | None, default_s: float) -> float:
+    """The lane's own deadline (lanes file: analysis_deadline), else the worker's."""
+    return default_s if lane_deadline_s is None else lane_deadline_s
+
+
 def remaining_deadline(deadline_s: float, produced_at: float | None, now: float) -> float:
     """What is left of the lane's deadline for an event produced at `produced_at` (epoch seconds)."""
     if not produced_at or produced_at <= 0:
@@ -115,7 +120,7 @@ async def finish_late(
 
 
 def make_analyze_agent(ctx: StageContext, service: AnalysisService | None = None) -> Agent:
-    deadline = ctx.settings.worker.analysis_deadline_s
+    default_deadline = ctx.settings.worker.analysis_deadline_s
 
     async def analyze(stream: faust.StreamT) -> None:
         nonlocal service
@@ -129,6 +134,7 @@ def make_analyze_agent(ctx: StageContext, service: AnalysisService | None = None
                 await ctx.dead_letter("incidents.events", event.key, event.value, f"schema: {exc}")
                 continue
             try:
+                deadline = lane_deadline(incident.lane.analysis_deadline_s, default_deadline)
                 budget = remaining_deadline(deadline, event.message.timestamp, time.time())
                 await analyze_one(ctx, service, incident, budget)
             except Exception as exc:

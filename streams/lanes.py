@@ -13,6 +13,7 @@ errors that name the lane and the field; `decide_lane` is pure.
         group_wait: 30s
         group_interval: 5m
         repeat_interval: 4h
+        analysis_deadline: 1500ms         # how long a page waits for analysis (default: the worker's)
 
 Fields: source, severity, status (the incident's), label:<key> (the opening alert's labels).
 Ops: is, is-not, in, not-in, matches (an anchored regex). The built-in lanes `all-clear`
@@ -82,13 +83,15 @@ class LaneRule:
     channels: tuple[str, ...] = ()
     match: tuple[Condition, ...] = ()
     timing: GroupTiming = field(default_factory=GroupTiming)
+    analysis_deadline: timedelta | None = None  # None: the worker's ALERTSTREAM_ANALYSIS_DEADLINE_S
 
     def matches(self, facts: Mapping[str, str]) -> bool:
         return all(c.holds(facts) for c in self.match)
 
     def record(self, stages: Collection[str] | None = None) -> Lane:
         chosen = self.stages if stages is None else [s for s in self.stages if s in stages]
-        return Lane(self.name, list(chosen), list(self.channels))
+        deadline = self.analysis_deadline.total_seconds() if self.analysis_deadline is not None else None
+        return Lane(self.name, list(chosen), list(self.channels), deadline)
 
 
 def facts_of(status: str, severity: str, source: str, labels: Mapping[str, str]) -> dict[str, str]:
@@ -151,7 +154,11 @@ def _condition(raw: Any, where: str) -> Condition:
     return Condition(name, op, value)
 
 
-_LANE_KEYS = {"name", "priority", "match", "stages", "channels", "group_wait", "group_interval", "repeat_interval"}
+_LANE_KEYS = {
+    "name", "priority", "match", "stages", "channels", "group_wait", "group_interval", "repeat_interval",
+    "analysis_deadline",
+}
+MAX_ANALYSIS_DEADLINE = timedelta(minutes=10)  # past this a page waits longer than anyone would
 
 
 def _lane(raw: Any, index: int, known_channels: Collection[str] | None) -> LaneRule:
@@ -186,7 +193,12 @@ def _lane(raw: Any, index: int, known_channels: Collection[str] | None) -> LaneR
     timing = GroupTiming(*(parse_duration(raw.get(k, 0), f"{where}: {k}")
                            for k in ("group_wait", "group_interval", "repeat_interval")))
     conditions = tuple(_condition(c, f"{where}: match[{i}]") for i, c in enumerate(match))
-    return LaneRule(name, priority, tuple(stages), tuple(channels), conditions, timing)
+    deadline = None
+    if raw.get("analysis_deadline") is not None:
+        deadline = parse_duration(raw["analysis_deadline"], f"{where}: analysis_deadline")
+        if deadline > MAX_ANALYSIS_DEADLINE:
+            raise LaneError(f"{where}: analysis_deadline must be at most {MAX_ANALYSIS_DEADLINE.total_seconds():g}s")
+    return LaneRule(name, priority, tuple(stages), tuple(channels), conditions, timing, deadline)
 
 
 def parse_lanes(document: Any, known_channels: Collection[str] | None = None) -> tuple[LaneRule, ...]:

@@ -46,6 +46,8 @@ LANES = {"lanes": [
      "stages": ["analyze", "analyze-follow-up", "notify"], "channels": ["default-webhook"]},
     {"name": "no-follow-up", "priority": 20, "match": [{"field": "label:analysis", "op": "is", "value": "plain"}],
      "stages": ["analyze", "notify"], "channels": ["default-webhook"]},
+    {"name": "quick", "priority": 30, "match": [{"field": "label:analysis", "op": "is", "value": "quick"}],
+     "stages": ["analyze", "notify"], "channels": ["default-webhook"], "analysis_deadline": "200ms"},
 ]}
 
 
@@ -208,6 +210,17 @@ def test_a_lane_with_the_follow_up_stage_gets_the_page_pending_then_the_update(s
     assert late_analysis(stack.database_url, trace_id, 10) == ("ok", True)
     time.sleep(1.0)  # nothing more follows: each of the two is sent once
     assert len(stack.sink.matching(ours)) == 2
+
+
+def test_a_lane_deadline_shorter_than_the_workers_is_kept(stack: Stack) -> None:
+    warm_up(stack)
+    stack.model.script(Answer(delay_s=FOLLOW_UP_DELAY_S))
+    name = f"DiskQuick-{uuid.uuid4().hex[:8]}"
+    trace_id, _ = send(stack, name, analysis="quick")
+    (page,) = stack.sink.wait_for(titled(name), 1, timeout=30)
+    assert page.json()["lane"] == "quick" and page.json()["analysis"]["status"] == "unavailable"
+    held = analyzed_took(stack.database_url, trace_id)
+    assert held < DEADLINE_S - 0.3, f"analyze held the event {held:.2f}s; the lane allows 0.2s, the worker {DEADLINE_S}s"
 
 
 def test_a_lane_without_the_follow_up_stage_gets_the_page_only(stack: Stack) -> None:

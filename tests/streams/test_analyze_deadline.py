@@ -14,7 +14,7 @@ from alertstream.schemas.codec import Codec
 from alertstream.schemas.records import Analysis
 from alertstream.streams.analysis.base import ProviderConfig
 from alertstream.streams.analysis.service import FOLLOW_UP_STAGE, AnalysisService, parse_output_ref
-from alertstream.streams.analyze import analyze_one, remaining_deadline
+from alertstream.streams.analyze import analyze_one, lane_deadline, remaining_deadline
 
 from alertstream.config import Settings
 from alertstream.secrets import Secret
@@ -114,6 +114,12 @@ async def test_rules_alone_are_immediate_and_skipped_lanes_say_so() -> None:
     skipped = await analyze_one(ctx, svc, incident(*EVENT.alerts, stages=("notify",)), budget_s=1)  # type: ignore[arg-type]
     assert skipped.status == "skipped"
     await svc.close()
+
+
+def test_a_lane_deadline_overrides_the_worker_default() -> None:
+    assert lane_deadline(None, 2.0) == 2.0
+    assert lane_deadline(0.5, 2.0) == 0.5
+    assert lane_deadline(0.0, 2.0) == 0.0  # a lane that never waits for a remote provider
 
 
 def test_remaining_deadline_counts_from_when_the_event_was_produced() -> None:

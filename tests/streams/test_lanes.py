@@ -34,6 +34,7 @@ def test_defaults_send_resolutions_to_all_clear_and_the_rest_to_the_catch_all() 
     assert decide_lane(facts("closed"), lanes).stages == ("notify",)
     chosen = decide_lane(facts("open"), lanes)
     assert chosen.name == CATCH_ALL and chosen.stages == ("analyze", "notify") and chosen.channels == ("a", "b")
+    assert chosen.record().analysis_deadline_s is None  # the worker's ALERTSTREAM_ANALYSIS_DEADLINE_S
 
 
 def test_the_good_fixture_loads_and_routes_by_priority_and_conditions() -> None:
@@ -42,6 +43,7 @@ def test_the_good_fixture_loads_and_routes_by_priority_and_conditions() -> None:
     pager = decide_lane(facts(severity="critical", team="db"), lanes)
     assert pager.name == "db-pager" and pager.channels == ("pagerduty-db", "slack-db")
     assert pager.timing.group_wait == timedelta(seconds=30) and pager.timing.repeat_interval == timedelta(hours=4)
+    assert pager.analysis_deadline == timedelta(seconds=1.5) and pager.record().analysis_deadline_s == 1.5
     assert decide_lane(facts(severity="critical", team="web"), lanes).name == CATCH_ALL
     assert decide_lane(facts(source="zabbix", instance="lab-3"), lanes).name == "noisy"
     assert decide_lane(facts(source="zabbix", instance="db-3"), lanes).name == CATCH_ALL
@@ -65,6 +67,7 @@ def test_the_json_fixture_loads_too() -> None:
     ("not_a_list.yaml", "a lanes file is a mapping with a `lanes` list"),
     ("broken.yaml", "not valid YAML"),
     ("no_channel.yaml", "needs at least one channel"),
+    ("bad_deadline.yaml", "lane 'slow': analysis_deadline must be at most 600s"),
 ])
 def test_bad_fixtures_fail_with_errors_that_name_the_lane_and_field(name: str, message: str) -> None:
     with pytest.raises(LaneError) as caught:

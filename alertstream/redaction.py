@@ -215,6 +215,15 @@ def redact_alert(alert: NormalizedAlert) -> NormalizedAlert:
     )
 
 
+def url_origin(arg: Any) -> Any:
+    """A URL object (httpx's, yarl's) as its origin only: a channel or provider URL carries its token
+    in the path or query, which no pattern can tell from an ordinary path. Other arguments as they are."""
+    if type(arg).__name__ != "URL" or not hasattr(arg, "scheme") or not hasattr(arg, "host"):
+        return arg
+    port = getattr(arg, "port", None)
+    return f"{arg.scheme}://{arg.host}{f':{port}' if port else ''}/…"
+
+
 class RedactingFilter(logging.Filter):
     """Redacts the formatted message, exception text and stack of every record.
 
@@ -224,6 +233,8 @@ class RedactingFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(url_origin(a) for a in record.args)
         try:
             message = record.getMessage()
         except Exception:  # a bad format must not reach handleError, which prints the raw args

@@ -61,6 +61,21 @@ def test_handlers_replaced_later_still_see_redacted_records(restore_logging) -> 
     assert "extra works" in out
 
 
+def test_a_url_argument_keeps_only_its_origin(restore_logging) -> None:  # type: ignore[no-untyped-def]
+    """httpx logs each request's URL object; a Slack or Teams webhook URL is the secret itself."""
+    import httpx
+
+    setup_logging("INFO")
+    stream = io.StringIO()
+    logging.root.handlers.clear()
+    logging.root.addHandler(logging.StreamHandler(stream))
+    url = httpx.URL("https://hooks.slack.example:8443/services/T000/B000/XXXXslacktokenXXXX?x=1")
+    logging.getLogger("httpx").warning('HTTP Request: %s %s "%s %d %s"', "POST", url, "HTTP/1.1", 503, "")
+    out = stream.getvalue()
+    assert "slacktoken" not in out and "/services" not in out
+    assert "POST https://hooks.slack.example:8443/…" in out
+
+
 def test_redacted_records_still_format_through_mode_the_faust_log_formatter() -> None:
     import io
     import logging

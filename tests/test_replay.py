@@ -156,6 +156,7 @@ def test_replay_into_another_topic_copies_the_raw_records(env, broker, topic: st
     (["--topic", "alerts.normalized", "--since", "1h", "--until", "2h", "--to-file", "-"], "must be after"),
     (["--topic", "alerts.normalized", "--since", "1h", "--match", "oops", "--to-file", "-"], "bad --match"),
     (["--topic", "alerts.normalized", "--since", "1h", "--into", "no.such.topic"], "unknown topic"),
+    (["--topic", "no.such.topic", "--since", "1h", "--reprocess"], "unknown topic 'no.such.topic'"),
 ])
 def test_replay_mistakes_are_clear_errors(env, args: list[str], message: str) -> None:
     done = _cli(env, "replay", *args)

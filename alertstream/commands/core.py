@@ -30,13 +30,16 @@ def cmd_edge(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     import faust
 
+    from alertstream.schemas.topics import TOPICS
     from alertstream.streams.admin import ensure_topics
+    from alertstream.streams.shadow import shadow_specs
     from alertstream.streams.topology import build_app
 
-    ensure_topics(settings.kafka)
+    shadow = bool(getattr(args, "shadow", False))
+    ensure_topics(settings.kafka, shadow_specs() if shadow else TOPICS)
     settings.worker.data_dir.mkdir(parents=True, exist_ok=True)
-    app = build_app(settings)
-    if settings.worker.metrics_port:
+    app = build_app(settings, shadow=shadow)
+    if settings.worker.metrics_port and not shadow:
         _serve_metrics(app.stage_context.metrics.registry,  # type: ignore[attr-defined]
                        settings.edge.host, settings.worker.metrics_port)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
@@ -108,3 +111,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         parser.set_defaults(handler=handler)
         if name == "trace":
             parser.add_argument("trace_id")
+        if name == "worker":
+            parser.add_argument("--shadow", action="store_true",
+                                help="the shadow app `replay --reprocess` starts: check -> analyze only, on "
+                                     "shadow.* topics, no notify, no database (streams/shadow.py)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import BinaryIO
 
@@ -79,22 +80,56 @@ def _into(settings: Settings, source: str, target: str, selected: Iterator[tuple
     return count
 
 
+def _alerts_only(selected: Iterator[tuple[object, object]], skipped: list[int]) -> Iterator[tuple[object, object]]:
+    """What check -> analyze can take again: NormalizedAlert records (others counted in skipped[0])."""
+    from alertstream.schemas.records import NormalizedAlert
+
+    for message, record in selected:
+        if isinstance(record, NormalizedAlert):
+            yield message, record
+        else:
+            skipped[0] += 1
+
+
+def _reprocess(settings: Settings, args: argparse.Namespace, select) -> int:  # type: ignore[no-untyped-def]
+    from alertstream.reprocess import reprocess
+
+    def copy_in(target: str) -> tuple[int, int]:
+        skipped = [0]
+        with select() as selected:
+            copied = _into(settings, args.topic, target, _alerts_only(selected, skipped))
+        return copied, skipped[0]
+
+    summary = reprocess(settings, copy_in, idle_s=args.idle)
+    print("\n".join(summary.lines()))
+    return 0 if summary.finished else 1
+
+
 def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
     from alertstream.progress import progress_for
     from alertstream.schemas.codec import Codec
     from alertstream.topic_reader import RangeReader
 
+    scanned = [0]
+
+    @contextmanager
+    def select() -> Iterator[Iterator[tuple[object, object]]]:
+        reader = RangeReader(settings.kafka.bootstrap_servers, args.topic, _ms(since), _ms(until))
+        reader.plan()
+        progress = progress_for(f"replay {args.topic}")
+        try:
+            yield _selected(reader, Codec.from_settings(settings), pairs, progress)
+        finally:
+            progress.update(reader.scanned, reader.total, reader.scanned_bytes)
+            progress.close()
+            scanned[0] = reader.scanned
+
     try:
         since, until = time_range(args.since, args.until, datetime.now(UTC))
         pairs = parse_matches(args.match)
         if args.reprocess:
-            raise ReplayError("--reprocess (a shadow check -> analyze run) is not available yet; "
-                              "use --into a scratch topic or --to-file")
-        reader = RangeReader(settings.kafka.bootstrap_servers, args.topic, _ms(since), _ms(until))
-        reader.plan()
-        progress = progress_for(f"replay {args.topic}")
-        selected = _selected(reader, Codec.from_settings(settings), pairs, progress)
-        try:
+            return _reprocess(settings, args, select)
+        with select() as selected:
             if args.into:
                 count, where = _into(settings, args.topic, args.into, selected), args.into
             elif args.to_file == "-":
@@ -102,13 +137,10 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
             else:
                 with open(args.to_file, "wb") as out:
                     count, where = _to_file(selected, out), args.to_file
-        finally:
-            progress.update(reader.scanned, reader.total, reader.scanned_bytes)
-            progress.close()
     except ReplayError as exc:
         print(f"alertstream replay: {exc}", file=sys.stderr)
         return 2
-    print(f"replay: {count} of {reader.scanned} records scanned from {args.topic} -> {where}", file=sys.stderr)
+    print(f"replay: {count} of {scanned[0]} records scanned from {args.topic} -> {where}", file=sys.stderr)
     return 0
 
 
@@ -126,5 +158,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     target.add_argument("--to-file", metavar="OUT.jsonl", help="decoded JSON lines ('-' for stdout)")
     target.add_argument("--into", metavar="TOPIC", help="copy the raw records into another existing topic")
     target.add_argument("--reprocess", action="store_true",
-                        help="(not available yet) check -> analyze again in a shadow app, outputs on shadow.* topics")
+                        help="check -> analyze the selected alerts again in a shadow app: outputs on shadow.* "
+                             "topics, never a notification, nothing written to PostgreSQL")
+    parser.add_argument("--idle", type=float, default=5.0, metavar="SECONDS",
+                        help="--reprocess: stop once every input is consumed and nothing moved this long")
     parser.set_defaults(handler=cmd_replay)

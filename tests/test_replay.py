@@ -11,8 +11,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-from alertstream.schemas.codec import Codec
-from alertstream.schemas.records import NormalizedAlert
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -25,6 +23,8 @@ from alertstream.replay import (
     start_offset,
     time_range,
 )
+from alertstream.schemas.codec import Codec
+from alertstream.schemas.records import NormalizedAlert
 from alertstream.topic_reader import RangeReader
 from tests.components import pipeline_env
 

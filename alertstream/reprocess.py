@@ -124,17 +124,21 @@ class Follower:
             msg = self.client.poll(min(0.2, max(deadline - time.monotonic(), 0.0)))
             if msg is None:
                 continue
-            key = (msg.topic(), msg.partition())
             if msg.error():
                 from confluent_kafka import KafkaError
 
-                if msg.error().code() != KafkaError._PARTITION_EOF:
-                    raise ReplayError(f"reading {msg.topic()}: {msg.error().str()}")
+                from alertstream.topic_reader import error_of
+
+                error = error_of(msg)
+                if error.code() != KafkaError._PARTITION_EOF:
+                    raise ReplayError(f"reading {msg.topic()}: {error.str()}")
+                key, offset = (str(msg.topic()), int(msg.partition() or 0)), int(msg.offset() or 0)
                 self.at_end.add(key)
-                self.ends[key] = max(self.ends[key], msg.offset())
+                self.ends[key] = max(self.ends[key], offset)
                 continue
+            key, offset = (str(msg.topic()), int(msg.partition() or 0)), int(msg.offset() or 0)
             self.at_end.discard(key)
-            self.ends[key] = max(self.ends[key], msg.offset() + 1)
+            self.ends[key] = max(self.ends[key], offset + 1)
 
     def settle(self, timeout: float = 30.0) -> None:
         """Read until every partition has been seen at its end since its last record (or the timeout).

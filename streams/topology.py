@@ -21,6 +21,7 @@ check and analyze only, every topic `shadow.<name>`, no notify, no storage (stre
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 import faust
 
@@ -83,9 +84,12 @@ def build_app(settings: Settings, *, shadow: bool = False) -> faust.App:
     check = CheckRuntime(settings, lambda: list(ctx.channels))
 
     # JSON, never pickle, in every changelog.
-    json_schema = faust.Schema(key_serializer="json", value_serializer="json")
-    alert_state = app.Table("alert_state", default=None, partitions=kafka.partitions, schema=json_schema)
-    incidents = app.Table("incidents", default=None, partitions=kafka.partitions, schema=json_schema)
+    json_schema: faust.Schema = faust.Schema(key_serializer="json", value_serializer="json")
+    # app.Table is declared to return TableT; it builds a faust.Table, which the agents are typed with.
+    alert_state = cast(faust.Table, app.Table("alert_state", default=None, partitions=kafka.partitions,
+                                              schema=json_schema))
+    incidents = cast(faust.Table, app.Table("incidents", default=None, partitions=kafka.partitions,
+                                            schema=json_schema))
     # Heads of the audit hash chains, one per (stage, input partition): alertstream/chain.py.
     ctx.chains = app.Table("audit_chains", default=None, partitions=kafka.partitions, schema=json_schema)
 

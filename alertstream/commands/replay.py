@@ -8,17 +8,23 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from alertstream.config import Settings
 from alertstream.replay import ReplayError, json_line, parse_matches, record_matches, time_range
+
+if TYPE_CHECKING:
+    from alertstream.topic_reader import Message
+
+# (message, decoded record, or the SchemaError of an undecodable one)
+Selected = Iterator[tuple["Message", object]]
 
 
 def _ms(value: datetime | None) -> int | None:
     return None if value is None else int(value.timestamp() * 1000)
 
 
-def _selected(reader, codec, pairs, progress) -> Iterator[tuple[object, object]]:  # type: ignore[no-untyped-def]
+def _selected(reader, codec, pairs, progress) -> Selected:  # type: ignore[no-untyped-def]
     """(message, decoded record or None) for every record in range that matches."""
     from alertstream.schemas.codec import SchemaError
 
@@ -34,10 +40,9 @@ def _selected(reader, codec, pairs, progress) -> Iterator[tuple[object, object]]
             yield message, record
 
 
-def _to_file(selected: Iterator[tuple[object, object]], out: BinaryIO) -> int:
+def _to_file(selected: Selected, out: BinaryIO) -> int:
     count = 0
-    for message, record in selected:
-        m = message  # type: ignore[assignment]
+    for m, record in selected:
         decoded = not isinstance(record, Exception)
         out.write(json_line(topic=m.topic, partition=m.partition, offset=m.offset, timestamp_ms=m.timestamp_ms,
                             key=m.key, record=record if decoded else None, value=None if decoded else m.value,
@@ -46,7 +51,7 @@ def _to_file(selected: Iterator[tuple[object, object]], out: BinaryIO) -> int:
     return count
 
 
-def _into(settings: Settings, source: str, target: str, selected: Iterator[tuple[object, object]]) -> int:
+def _into(settings: Settings, source: str, target: str, selected: Selected) -> int:
     from confluent_kafka import KafkaException, Producer
 
     from alertstream.topic_reader import consumer, partitions_of
@@ -61,14 +66,18 @@ def _into(settings: Settings, source: str, target: str, selected: Iterator[tuple
         probe.close()
     producer = Producer(settings.kafka.producer_config())
     count = 0
-    for message, _ in selected:
-        m = message  # type: ignore[assignment]
-        headers = [*m.headers, ("replayed-from", f"{m.topic}/{m.partition}/{m.offset}".encode())]
+    for m, _ in selected:
+        origin = f"{m.topic}/{m.partition}/{m.offset}".encode()
+        headers: list[tuple[str, str | bytes | None]] = [*m.headers, ("replayed-from", origin)]
         # The same partition when the layouts match (keeps co-partitioning); else the key decides.
-        extra = {"partition": m.partition} if target_partitions == source_partitions else {}
+        same = target_partitions == source_partitions
         while True:
             try:
-                producer.produce(target, key=m.key, value=m.value, headers=headers, timestamp=m.timestamp_ms, **extra)
+                if same:
+                    producer.produce(target, key=m.key, value=m.value, headers=headers, timestamp=m.timestamp_ms,
+                                     partition=m.partition)
+                else:
+                    producer.produce(target, key=m.key, value=m.value, headers=headers, timestamp=m.timestamp_ms)
                 break
             except BufferError:
                 producer.poll(0.5)
@@ -80,7 +89,7 @@ def _into(settings: Settings, source: str, target: str, selected: Iterator[tuple
     return count
 
 
-def _alerts_only(selected: Iterator[tuple[object, object]], skipped: list[int]) -> Iterator[tuple[object, object]]:
+def _alerts_only(selected: Selected, skipped: list[int]) -> Selected:
     """What check -> analyze can take again: NormalizedAlert records (others counted in skipped[0])."""
     from alertstream.schemas.records import NormalizedAlert
 
@@ -113,7 +122,7 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
     scanned = [0]
 
     @contextmanager
-    def select() -> Iterator[Iterator[tuple[object, object]]]:
+    def select() -> Iterator[Selected]:
         reader = RangeReader(settings.kafka.bootstrap_servers, args.topic, _ms(since), _ms(until))
         reader.plan()
         progress = progress_for(f"replay {args.topic}")

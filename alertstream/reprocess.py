@@ -7,7 +7,7 @@ in a shadow app (streams/shadow.py) that never notifies and never writes Postgre
 3. copy the selected alerts into shadow.alerts.normalized;
 4. run `alertstream worker --shadow` as a child process with its own app id;
 5. stop it once idle: every input consumed and nothing new on any shadow topic for a while;
-6. report what it produced, and remove the run's private state (table changelogs).
+6. report what it produced, and remove the run's private state (table changelogs, group).
 
 The decisions (idle or not, the summary) are pure; the broker and the child are the I/O.
 """
@@ -82,7 +82,7 @@ class Summary:
             f"reprocess {self.run} ({self.app_id}): {state}",
             f"  records in:       {self.records_in}"
             + (f" ({self.skipped} skipped: not alerts)" if self.skipped else ""),
-            f"  changes:          {n('alerts.changes')}",
+            f"  changes, ticks:   {n('alerts.changes')}",
             f"  incident events:  {n('incidents.events')}",
             f"  analyses:         {n('incidents.analyses')}",
             f"  audit refs:       {n('audit.refs')}",

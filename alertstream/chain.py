@@ -7,7 +7,8 @@ A chain is written by one writer at a time, in order:
   owns that partition writes it, and its head (seq, hash) lives in a faust table written
   while processing that partition, so it moves with the partition on a rebalance and
   survives restarts;
-- at the edge, one chain per process run (many edge processes run at once).
+- at the edge, one chain per process run (many edge processes run at once), and a new one
+  after a publish the broker did not acknowledge (alertstream/edge_chain.py).
 
 Every ref of a chain is produced with the chain id as its key, so a chain lives in one
 audit.refs partition in order. Pure: no I/O here.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -13,10 +13,13 @@ from typing import Any
 from alertstream.schemas.records import AuditRef
 
 from .chain import CANONICAL_FIELDS, EMPTY_SHA256, epoch_ms, ref_hash
+from .edge_chain import covered
 
-# Every kind of finding; all but `duplicate` mean evidence was lost or changed.
-KINDS = ("gap", "deleted", "reordered", "edited", "content_mismatch", "content_missing", "duplicate")
-WARNINGS = frozenset({"duplicate"})
+# Every kind of finding; all but `duplicate` and `unpublished` mean evidence was lost or changed.
+# `unpublished`: a gap or missing content the edge declared itself (a publish it answered 503 for:
+# alertstream/edge_chain.py), so the refs never reached the broker rather than being removed.
+KINDS = ("gap", "deleted", "reordered", "edited", "content_mismatch", "content_missing", "duplicate", "unpublished")
+WARNINGS = frozenset({"duplicate", "unpublished"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +78,20 @@ class Head:
 
 
 def verify_chain(chain_id: str, rows: Sequence[StoredRef], head: Head | None = None,
-                 anchored: bool = False) -> list[Finding]:
-    """rows: every stored ref of one chain (or, anchored, those since a point in time)."""
+                 anchored: bool = False, unpublished: Sequence[tuple[int, int]] = ()) -> list[Finding]:
+    """rows: every stored ref of one chain (or, anchored, those since a point in time).
+    unpublished: seq ranges the edge declared it may never have published (edge_chain.py)."""
     found: list[Finding] = []
 
     def report(kind: str, row: StoredRef | None, detail: str, seq: int | None = None) -> None:
         found.append(Finding(kind, chain_id, row.seq if row else seq, row.ref_id if row else None, detail))
+
+    def missing(row: StoredRef, first: int, last: int, detail: str) -> None:
+        if covered(first, last, list(unpublished)):
+            report("unpublished", row, f"refs {first}..{last} were never acknowledged by the broker "
+                   "(the edge declared them after answering 503)")
+        else:
+            report("gap", row, detail)
 
     ordered = sorted(rows, key=lambda r: (r.seq, r.kafka_offset if r.kafka_offset is not None else -1))
     by_hash: dict[str, StoredRef] = {}
@@ -107,11 +118,12 @@ def verify_chain(chain_id: str, rows: Sequence[StoredRef], head: Head | None = N
     for row in primaries:
         if previous is None:
             if not anchored and row.seq > 1:
-                report("gap", row, f"refs 1..{row.seq - 1} of the chain are missing")
+                missing(row, 1, row.seq - 1, f"refs 1..{row.seq - 1} of the chain are missing")
             elif not anchored and row.prev_hash:
                 report("edited", row, "the first ref of the chain points back to another ref")
         elif row.seq > previous.seq + 1:
-            report("gap", row, f"refs {previous.seq + 1}..{row.seq - 1} are missing (deleted?)")
+            missing(row, previous.seq + 1, row.seq - 1,
+                    f"refs {previous.seq + 1}..{row.seq - 1} are missing (deleted?)")
         elif row.prev_hash not in (previous.hash, previous.stored_hash):
             other = by_hash.get(row.prev_hash)
             if other is not None and other is not previous:
@@ -139,12 +151,15 @@ def verify_chain(chain_id: str, rows: Sequence[StoredRef], head: Head | None = N
     return found
 
 
-def check_content(row: StoredRef, body: bytes | None) -> Finding | None:
+def check_content(row: StoredRef, body: bytes | None, unpublished: Sequence[tuple[int, int]] = ()) -> Finding | None:
     """Does the record the ref points at still hash to what the ref says?"""
     expected = str(row.fields["content_sha256"] or "")
     if expected in ("", EMPTY_SHA256):
         return None  # a ref with no output (a skipped delivery)
     if body is None:
+        if covered(row.seq, row.seq, list(unpublished)):
+            return Finding("unpublished", row.chain_id, row.seq, row.ref_id,
+                           "its record never reached the broker (the edge answered 503 and declared it)")
         return Finding("content_missing", row.chain_id, row.seq, row.ref_id,
                        f"no stored content with SHA-256 {expected[:16]}…")
     if hashlib.sha256(body).hexdigest() != expected:
@@ -158,7 +173,8 @@ def _ref_fields(ref: AuditRef) -> dict[str, Any]:
 
 
 def compare_topic(stored: dict[str, StoredRef], on_topic: Iterable[tuple[AuditRef, int, int]],
-                  settled: Callable[[AuditRef], bool]) -> list[Finding]:
+                  settled: Callable[[AuditRef], bool],
+                  unpublished: Mapping[str, list[tuple[int, int]]] | None = None) -> list[Finding]:
     """The audit.refs topic as a second witness: every ref on it must be stored, unchanged,
     and each chain must run in order on its partition. `settled`: old enough to be stored by now."""
     found: list[Finding] = []
@@ -185,8 +201,10 @@ def compare_topic(stored: dict[str, StoredRef], on_topic: Iterable[tuple[AuditRe
                 found.append(Finding(kind, chain_id, ref.seq, ref.ref_id,
                                      f"on audit.refs at offset {offset}, after seq {before.seq}"))
             elif ref.seq > before.seq + 1:
-                found.append(Finding("gap", chain_id, ref.seq, ref.ref_id,
-                                     f"audit.refs skips seq {before.seq + 1}..{ref.seq - 1}"))
+                declared = covered(before.seq + 1, ref.seq - 1, (unpublished or {}).get(chain_id, []))
+                found.append(Finding("unpublished" if declared else "gap", chain_id, ref.seq, ref.ref_id,
+                                     f"audit.refs skips seq {before.seq + 1}..{ref.seq - 1}"
+                                     + (" (declared unpublished by the edge)" if declared else "")))
             elif ref.prev_hash != ref_hash(before):
                 found.append(Finding("edited", chain_id, before.seq, before.ref_id,
                                      f"on audit.refs, seq {ref.seq} does not link to it"))

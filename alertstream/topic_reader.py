@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, KafkaException, TopicPartition
 
@@ -27,6 +28,19 @@ class Message:
     key: bytes | None
     value: bytes | None
     headers: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+def message_of(msg: Any) -> Message:
+    """A confluent-kafka message as ours (the stubs make every field optional; a record has them all)."""
+    headers = msg.headers() or []
+    return Message(str(msg.topic()), int(msg.partition()), int(msg.offset()), int(msg.timestamp()[1]), msg.key(),
+                   msg.value(), [(str(k), bytes(v or b"")) for k, v in headers])
+
+
+def error_of(msg: Any) -> KafkaError:
+    error = msg.error()
+    assert error is not None  # only called for messages that carry one
+    return error
 
 
 def consumer(bootstrap: str, **extra: object) -> Consumer:
@@ -95,27 +109,27 @@ class RangeReader:
                 msg = self.client.poll(1.0)
                 if msg is None:
                     continue
-                state = self.partitions[msg.partition()]
+                state = self.partitions[int(msg.partition() or 0)]
                 if msg.error():
-                    if msg.error().code() == KafkaError._PARTITION_EOF:
+                    if error_of(msg).code() == KafkaError._PARTITION_EOF:
                         state.done = True
                         continue
-                    raise ReplayError(f"reading {self.topic}: {msg.error().str()}")
+                    raise ReplayError(f"reading {self.topic}: {error_of(msg).str()}")
                 if state.done:
                     continue
-                timestamp = msg.timestamp()[1]
+                record = message_of(msg)
+                timestamp = record.timestamp_ms
                 if state.probing:
                     state.probing = False
                     if self.since_ms is not None and seek_was_wrong(timestamp, self.since_ms):
                         # The broker's time index cannot be trusted: read this partition from its start.
-                        self.total += msg.offset() - state.low
+                        self.total += record.offset - state.low
                         self.client.seek(TopicPartition(self.topic, state.partition, state.low))
                         continue
                 self.scanned += 1
-                self.scanned_bytes += len(msg.value() or b"")
+                self.scanned_bytes += len(record.value or b"")
                 if in_range(timestamp, self.since_ms, self.until_ms):
-                    yield Message(self.topic, msg.partition(), msg.offset(), timestamp, msg.key(), msg.value(),
-                                  list(msg.headers() or []))
+                    yield record
         finally:
             self.client.close()
 
@@ -132,8 +146,7 @@ def follow(bootstrap: str, topic: str, from_beginning: bool, timeout: float = 10
             if msg is None:
                 continue
             if msg.error():
-                raise ReplayError(f"reading {topic}: {msg.error().str()}")
-            yield Message(topic, msg.partition(), msg.offset(), msg.timestamp()[1], msg.key(), msg.value(),
-                          list(msg.headers() or []))
+                raise ReplayError(f"reading {topic}: {error_of(msg).str()}")
+            yield message_of(msg)
     finally:
         client.close()

@@ -19,10 +19,12 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from alertstream.config import Settings
+from alertstream.edge_chain import EdgeChain
 from alertstream.logs import trace_context
 from alertstream.metrics import CONTENT_TYPE_LATEST, EdgeMetrics, render
 from alertstream.redaction import redact_alert
 from alertstream.schemas.codec import Codec
+from alertstream.schemas.topics import AUDIT_REFS
 from alertstream.storage import apikeys as key_store
 
 from . import drivers
@@ -42,7 +44,7 @@ from .body import decode_json_object, read_limited, require_json_content_type
 from .client_ip import TrustedProxies
 from .middleware import ApiKeyMiddleware, RateLimitMiddleware, limits_from_json
 from .middleware.apikeys import WEBHOOK_PREFIX
-from .publisher import Publisher, PublishError
+from .publisher import OutRecord, Publisher, PublishError
 from .ratelimit import MemoryBackend, RateLimiter, RedisBackend
 from .readiness import Readiness
 from .responses import EdgeError, JSONResponse
@@ -73,6 +75,7 @@ class Edge:
         self.codec = Codec()
         self.metrics = EdgeMetrics()
         self.redact = redact_alert
+        self.chain = EdgeChain.for_run("received", "edge", settings.run_id)  # docs/audit.md: the edge's chains
 
     async def webhook_info(self, request: Request) -> Response:
         return JSONResponse({"status": "ok", "drivers": [d.NAME for d in drivers.DRIVERS]})
@@ -139,6 +142,16 @@ class Edge:
                 self._key_may_send(request, driver.NAME)
                 decision = await self._authenticate(driver.NAME, request, raw)
             alerts = parse_alerts(driver, payload, received_at, self.settings.edge.max_alerts_per_request)
+        except EdgeError as exc:
+            return exc.response()
+        if not alerts:
+            return JSONResponse({"status": "accepted", "trace_id": trace_id, "alerts": []}, status_code=202)
+        # From the first link to the broker's answer, nothing yields to another request until publish():
+        # this request's refs (after any declarations of abandoned chains) are seqs first_seq.. of `chain`.
+        chain = self.chain.current
+        first_seq, declared = chain.head.seq + 1, self.chain.declarations()
+        try:
+            declarations = self.chain.link_declarations(declared, self.settings.run_id, _utcnow())
             records, accepted = build_records(
                 alerts,
                 codec=self.codec,
@@ -148,15 +161,14 @@ class Edge:
                 new_id=lambda: uuid.uuid4().hex,
                 redact=self.redact,
                 now=_utcnow,
+                chain=chain,
             )
-        except EdgeError as exc:
-            return exc.response()
-        if not records:
-            return JSONResponse({"status": "accepted", "trace_id": trace_id, "alerts": []}, status_code=202)
-        try:
-            await self.publisher.publish(records)
+            key = chain.chain_id.encode()
+            await self.publisher.publish([*(OutRecord(AUDIT_REFS.name, key, self.codec.encode(ref))
+                                            for ref in declarations), *records])
         except PublishError as exc:
             log.warning("publish failed trace_id=%s: %s", trace_id, exc)
+            self.chain.failed(chain.chain_id, first_seq, declared, str(exc), trace_id)
             if decision is not None and decision.replay_key:
                 # Not accepted, so the sender's retry (same webhook-id) must not count as a replay.
                 await self.replay_store.forget(decision.replay_key)
@@ -165,6 +177,10 @@ class Edge:
                 status_code=503,
                 headers={"Retry-After": "5"},
             )
+        except BaseException:  # linked but perhaps not published: declared like a refused publish
+            self.chain.failed(chain.chain_id, first_seq, declared, "not published", trace_id)
+            raise
+        self.chain.published(declared)
         request.state.accepted = len(accepted)
         return JSONResponse({"status": "accepted", "trace_id": trace_id, "alerts": accepted}, status_code=202)
 

@@ -28,8 +28,10 @@ every schema is kept in `schemas/history/`; a new version only adds fields with 
 drops fields that had one, so old data reads with new readers and new data with old readers.
 
 Retention below is the default; `ALERTSTREAM_TOPIC_RETENTION` (e.g.
-`alerts.normalized=400d,audit.refs=forever`) overrides it per topic when topics are created.
-A runnable downstream consumer: `examples/consumer.py`.
+`alerts.normalized=400d,audit.refs=forever`) overrides it per topic when topics are created;
+`alertstream topics` also sets it, with the cleanup policy, on topics that already exist.
+`alertstream replay --reprocess` writes `shadow.<topic>` copies of the check and analyze
+topics (7 days; docs/audit.md). A runnable downstream consumer: `examples/consumer.py`.
 """
 
 

@@ -9,6 +9,8 @@ import psycopg
 from psycopg.rows import dict_row
 
 from alertstream.chain_verify import Head, StoredRef
+from alertstream.edge_chain import PREFIX as UNPUBLISHED_PREFIX
+from alertstream.edge_chain import Ranges, declared_ranges
 
 _COLUMNS = (
     "ref_id, trace_id, run_id, stage, input_ref, output_ref, content_sha256, status, started_at, finished_at,"
@@ -72,3 +74,12 @@ def refs_by_id(conn: psycopg.Connection, ref_ids: Sequence[str]) -> dict[str, St
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(f"SELECT {_COLUMNS} FROM audit_refs WHERE ref_id = ANY(%s)".encode(), (list(ref_ids),))  # noqa: S608
         return {row["ref_id"]: StoredRef.from_row(row) for row in cur.fetchall()}
+
+
+def declarations(conn: psycopg.Connection) -> Ranges:
+    """What the edge declared it may never have published (alertstream/edge_chain.py), every chain."""
+    rows = conn.execute(
+        "SELECT chain_id, output_ref FROM audit_refs WHERE stage = 'received' AND starts_with(output_ref, %s)",
+        (UNPUBLISHED_PREFIX,),
+    ).fetchall()
+    return declared_ranges([(r[0], r[1]) for r in rows])

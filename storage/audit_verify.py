@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import psycopg
-from alertstream.schemas.records import AuditRef
 
 from alertstream.chain_verify import Finding, check_content, compare_topic, verify_chain
+from alertstream.edge_chain import Ranges
+from alertstream.schemas.records import AuditRef
 
 from . import audit_store
 
@@ -43,19 +44,22 @@ def verify(url: str, *, now: datetime, since: datetime | None = None, chain_pref
     settled_before = now - settle
     with psycopg.connect(url) as conn:
         heads = audit_store.heads(conn, chain_prefix)
+        unpublished = audit_store.declarations(conn)
         report.unchained = audit_store.unchained_count(conn, since)
         seen: set[str] = set()
         for chain_id, rows in audit_store.chains(conn, since, chain_prefix):
             seen.add(chain_id)
             report.chains += 1
             report.refs += len(rows)
-            report.findings += verify_chain(chain_id, rows, heads.get(chain_id), anchored=since is not None)
+            declared = unpublished.get(chain_id, [])
+            report.findings += verify_chain(chain_id, rows, heads.get(chain_id), anchored=since is not None,
+                                            unpublished=declared)
             last = max(rows, key=lambda r: r.seq)
             report.heads[chain_id] = (last.seq, last.hash)
             if check_contents:
                 bodies = audit_store.contents(conn, sorted({str(r.fields["content_sha256"]) for r in rows}))
                 for row in rows:
-                    finding = check_content(row, bodies.get(str(row.fields["content_sha256"])))
+                    finding = check_content(row, bodies.get(str(row.fields["content_sha256"])), declared)
                     if finding and (finding.kind != "content_missing" or row.fields["finished_at"] < settled_before):
                         report.findings.append(finding)
         if since is None:
@@ -63,12 +67,13 @@ def verify(url: str, *, now: datetime, since: datetime | None = None, chain_pref
                 if chain_id not in seen:
                     report.findings += verify_chain(chain_id, [], head)
         if topic_refs is not None:
-            report.findings += _against_topic(conn, topic_refs, settled_before, report)
+            report.findings += _against_topic(conn, topic_refs, settled_before, report, unpublished)
     return report
 
 
 def _against_topic(conn: psycopg.Connection, topic_refs: Iterable[tuple[AuditRef, int, int]],
-                   settled_before: datetime, report: Report, batch: int = 2000) -> list[Finding]:
+                   settled_before: datetime, report: Report, unpublished: Ranges,
+                   batch: int = 2000) -> list[Finding]:
     found: list[Finding] = []
     chunk: list[tuple[AuditRef, int, int]] = []
     tails: dict[str, tuple[AuditRef, int, int]] = {}  # each chain's last ref of the previous chunk
@@ -77,7 +82,7 @@ def _against_topic(conn: psycopg.Connection, topic_refs: Iterable[tuple[AuditRef
         carried = [tails[c] for c in {ref.chain_id for ref, _, _ in chunk} if c in tails]
         both = [*carried, *chunk]  # a chain's links are checked across chunk boundaries too
         stored = audit_store.refs_by_id(conn, [ref.ref_id for ref, _, _ in both])
-        for finding in compare_topic(stored, both, lambda r: r.finished_at < settled_before):
+        for finding in compare_topic(stored, both, lambda r: r.finished_at < settled_before, unpublished):
             if finding not in found:
                 found.append(finding)
         for item in chunk:

@@ -13,6 +13,7 @@ from typing import Any
 
 import faust
 import psycopg
+
 from alertstream.schemas.codec import SchemaError
 from alertstream.storage import writer
 
@@ -34,7 +35,8 @@ def _make(ctx: StageContext, topic: str, write: Write | None, with_position: boo
     keep_content = topic in CONTENT_TOPICS
 
     async def store(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(size, within=within):
+        # faust-streaming's Stream has take_events; its StreamT interface does not declare it.
+        async for events in stream.take_events(size, within=within):  # type: ignore[attr-defined]
             batch = []
             contents = [(ctx.codec.sha256(e.value), e.value) for e in events if e.value] if keep_content else []
             for event in events if write is not None else ():

@@ -13,36 +13,48 @@
   every stage ──> audit.refs (hash-chained: table audit_chains);  audit.refs, incidents.events,
   notifications.results ──[store]──> PostgreSQL;  the records refs point at ──[store]──> audit_content
   a record a stage can never process ──> pipeline.dlq (with its reason)
+
+The shadow app of `alertstream replay --reprocess` is this same topology with shadow=True:
+check and analyze only, every topic `shadow.<name>`, no notify, no storage (streams/shadow.py).
 """
 
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 import faust
+
+from alertstream.config import Settings
 from alertstream.notify.channels import channels_from_settings
 from alertstream.notify.retry import RETRY_TOPICS
 from alertstream.schemas.topics import TOPICS
-
-from alertstream.config import Settings
 
 from .analyze import make_analyze_agent
 from .check import make_actions_agent, make_dedup_agent, make_incident_agent
 from .check_runtime import CheckRuntime
 from .check_store import make_check_storage_agents
 from .context import StageContext
-from .lag import make_lag_refresher
 from .deliver import Notifier, make_notify_agent
 from .gaps import GapGuard
+from .lag import make_lag_refresher
 from .notify_retry import make_retry_agent
+from .shadow import TOPIC_NAMES as SHADOW_TOPICS
+from .shadow import LocalAnalysisService, ShadowContext, shadow_name
 from .store import make_storage_agents
 from .worker_app import ChangelogTableManager
 
 log = logging.getLogger(__name__)
 
 
-def build_app(settings: Settings) -> faust.App:
+def _same(topic: str) -> str:
+    return topic
+
+
+def build_app(settings: Settings, *, shadow: bool = False) -> faust.App:
+    """The production app; or, shadow=True, its check -> analyze stages alone on shadow.* topics."""
     kafka, worker = settings.kafka, settings.worker
+    name = shadow_name if shadow else _same
     app = faust.App(
         worker.app_id,
         broker=[f"kafka://{server}" for server in kafka.bootstrap_servers.split(",")],
@@ -62,17 +74,22 @@ def build_app(settings: Settings) -> faust.App:
         web_in_thread=False,
         TableManager=ChangelogTableManager,  # recovery reads each changelog to its real end
     )
+    # Keyed by the production name: a stage sends to "incidents.events" and, in the shadow app,
+    # it lands on shadow.incidents.events; a topic the shadow app lacks is a KeyError, never production.
     topics = {
-        spec.name: app.topic(spec.name, key_type=bytes, value_type=bytes, partitions=kafka.partitions)
-        for spec in TOPICS
+        spec.name: app.topic(name(spec.name), key_type=bytes, value_type=bytes, partitions=kafka.partitions)
+        for spec in TOPICS if not shadow or spec.name in SHADOW_TOPICS
     }
-    ctx = StageContext(settings, topics, channels_from_settings(worker))
+    ctx = (ShadowContext if shadow else StageContext)(settings, topics, channels_from_settings(worker))
     check = CheckRuntime(settings, lambda: list(ctx.channels))
 
     # JSON, never pickle, in every changelog.
-    json_schema = faust.Schema(key_serializer="json", value_serializer="json")
-    alert_state = app.Table("alert_state", default=None, partitions=kafka.partitions, schema=json_schema)
-    incidents = app.Table("incidents", default=None, partitions=kafka.partitions, schema=json_schema)
+    json_schema: faust.Schema = faust.Schema(key_serializer="json", value_serializer="json")
+    # app.Table is declared to return TableT; it builds a faust.Table, which the agents are typed with.
+    alert_state = cast(faust.Table, app.Table("alert_state", default=None, partitions=kafka.partitions,
+                                              schema=json_schema))
+    incidents = cast(faust.Table, app.Table("incidents", default=None, partitions=kafka.partitions,
+                                            schema=json_schema))
     # Heads of the audit hash chains, one per (stage, input partition): alertstream/chain.py.
     ctx.chains = app.Table("audit_chains", default=None, partitions=kafka.partitions, schema=json_schema)
 
@@ -80,8 +97,9 @@ def build_app(settings: Settings) -> faust.App:
     progress = app.Table("check_progress", default=None, partitions=kafka.partitions, schema=json_schema)
     guard = GapGuard(kafka.bootstrap_servers, progress)
     app.agent(topics["alerts.normalized"], name="check_dedup")(make_dedup_agent(ctx, alert_state, check, guard))
-    actions = app.topic("incidents.actions", "incidents.commands", key_type=bytes, value_type=bytes)
-    app.agent(actions, name="check_actions")(make_actions_agent(ctx))
+    if not shadow:  # operator actions are production's; a replay has none
+        actions = app.topic("incidents.actions", "incidents.commands", key_type=bytes, value_type=bytes)
+        app.agent(actions, name="check_actions")(make_actions_agent(ctx))
     app.agent(topics["alerts.changes"], name="check_incidents")(make_incident_agent(ctx, incidents, check, guard))
 
     @app.task
@@ -91,10 +109,17 @@ def build_app(settings: Settings) -> faust.App:
     @app.timer(settings.check.tick_s, name="check_timer")
     async def check_timer() -> None:
         try:
-            await check.on_timer(ctx, incidents, lambda: _actives(app, "alerts.changes"))
+            await check.on_timer(ctx, incidents, lambda: _actives(app, name("alerts.changes")))
         except Exception:
             log.exception("check timer failed; trying again on its next tick")
 
+    app.stage_context = ctx  # type: ignore[attr-defined]  # for tests and shutdown
+    app.check_runtime = check  # type: ignore[attr-defined]
+    app.gap_guard = guard  # type: ignore[attr-defined]
+    if shadow:  # the local rules only, nothing stored; and no notify, no storage agents below
+        app.agent(topics["incidents.events"], name="analyze")(
+            make_analyze_agent(ctx, LocalAnalysisService(settings, ctx.pool)))
+        return app
     for topic, agent in make_check_storage_agents(ctx).items():
         app.agent(topics[topic], name=f"store_check_{topic.replace('.', '_')}")(agent)
     app.agent(topics["incidents.events"], name="analyze")(make_analyze_agent(ctx))
@@ -107,9 +132,6 @@ def build_app(settings: Settings) -> faust.App:
     for topic, agent in make_storage_agents(ctx).items():
         app.agent(topics[topic], name=f"store_{topic.replace('.', '_')}")(agent)
     app.timer(10.0, name="metrics_lag")(make_lag_refresher(app, ctx))
-    app.stage_context = ctx  # type: ignore[attr-defined]  # for tests and shutdown
-    app.check_runtime = check  # type: ignore[attr-defined]
-    app.gap_guard = guard  # type: ignore[attr-defined]
     return app
 
 

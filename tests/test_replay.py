@@ -11,8 +11,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-from alertstream.schemas.codec import Codec
-from alertstream.schemas.records import NormalizedAlert
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -25,6 +23,8 @@ from alertstream.replay import (
     start_offset,
     time_range,
 )
+from alertstream.schemas.codec import Codec
+from alertstream.schemas.records import NormalizedAlert
 from alertstream.topic_reader import RangeReader
 from tests.components import pipeline_env
 
@@ -156,6 +156,7 @@ def test_replay_into_another_topic_copies_the_raw_records(env, broker, topic: st
     (["--topic", "alerts.normalized", "--since", "1h", "--until", "2h", "--to-file", "-"], "must be after"),
     (["--topic", "alerts.normalized", "--since", "1h", "--match", "oops", "--to-file", "-"], "bad --match"),
     (["--topic", "alerts.normalized", "--since", "1h", "--into", "no.such.topic"], "unknown topic"),
+    (["--topic", "no.such.topic", "--since", "1h", "--reprocess"], "unknown topic 'no.such.topic'"),
 ])
 def test_replay_mistakes_are_clear_errors(env, args: list[str], message: str) -> None:
     done = _cli(env, "replay", *args)

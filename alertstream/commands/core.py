@@ -30,13 +30,16 @@ def cmd_edge(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     import faust
 
+    from alertstream.schemas.topics import TOPICS
     from alertstream.streams.admin import ensure_topics
+    from alertstream.streams.shadow import shadow_specs
     from alertstream.streams.topology import build_app
 
-    ensure_topics(settings.kafka)
+    shadow = bool(getattr(args, "shadow", False))
+    ensure_topics(settings.kafka, shadow_specs() if shadow else TOPICS)
     settings.worker.data_dir.mkdir(parents=True, exist_ok=True)
-    app = build_app(settings)
-    if settings.worker.metrics_port:
+    app = build_app(settings, shadow=shadow)
+    if settings.worker.metrics_port and not shadow:
         _serve_metrics(app.stage_context.metrics.registry,  # type: ignore[attr-defined]
                        settings.edge.host, settings.worker.metrics_port)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
@@ -71,10 +74,19 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_topics(settings: Settings, args: argparse.Namespace) -> int:
-    from alertstream.streams.admin import ensure_topics
+    from alertstream.streams.admin import align_topics, ensure_topics
 
     created = ensure_topics(settings.kafka)
     print("created: " + ", ".join(created) if created else "all topics exist")
+    report = align_topics(settings.kafka)
+    for change in report.changed:
+        print(f"changed: {change.topic} {change.name} {change.old if change.old is not None else '(unset)'} "
+              f"-> {change.new}")
+    for topic, why in report.refused:
+        # Not fatal: the topic works, with the retention it has (dev and deploy scripts go on).
+        print(f"alertstream topics: {topic} keeps its configuration: {why}", file=sys.stderr)
+    if not report.changed and not report.refused:
+        print("every topic has its configured retention and cleanup policy")
     return 0
 
 
@@ -101,10 +113,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         ("edge", cmd_edge, "run the HTTP edge (uvicorn)"),
         ("worker", cmd_worker, "run a stream worker (check, analyze, notify, store)"),
         ("migrate", cmd_migrate, "apply database migrations"),
-        ("topics", cmd_topics, "create the Kafka topics that do not exist"),
+        ("topics", cmd_topics, "create missing Kafka topics; set configured retention on existing ones"),
         ("trace", cmd_trace, "print a trace: received -> checked -> analyzed -> notified"),
     ):
         parser = sub.add_parser(name, help=help_text)
         parser.set_defaults(handler=handler)
         if name == "trace":
             parser.add_argument("trace_id")
+        if name == "worker":
+            parser.add_argument("--shadow", action="store_true",
+                                help="the shadow app `replay --reprocess` starts: check -> analyze only, on "
+                                     "shadow.* topics, no notify, no database (streams/shadow.py)")

@@ -13,9 +13,10 @@ import argparse
 import os
 import time
 
+from confluent_kafka import Consumer
+
 from alertstream.schemas.codec import Codec, SchemaError
 from alertstream.schemas.registry import SchemaRegistry
-from confluent_kafka import Consumer
 
 
 def main() -> int:

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
-from alertstream.schemas.records import Analysis
 
+from alertstream.schemas.records import Analysis
 from alertstream.ssrf import AllowList, Resolver, system_resolver
 
 

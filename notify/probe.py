@@ -6,9 +6,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from alertstream.schemas.records import Analysis, IncidentAlert, IncidentEvent, Lane
-
 from alertstream.errors import PipelineError
+from alertstream.schemas.records import Analysis, IncidentAlert, IncidentEvent, Lane
 
 from .base import ChannelConfig, Delivery, Outbound
 from .registry import CHANNEL_TYPES

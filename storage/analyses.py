@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from alertstream.schemas.records import Analysis, IncidentAlert, IncidentEvent, Lane, from_avro, to_avro
 from psycopg_pool import AsyncConnectionPool
 
+from alertstream.schemas.records import Analysis, IncidentAlert, IncidentEvent, Lane, from_avro, to_avro
 from alertstream.secrets import DecryptError, Keyring
 
 from .sealed import SealedColumn

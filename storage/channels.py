@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from alertstream.notify.base import ChannelConfig
 from psycopg_pool import AsyncConnectionPool
 
+from alertstream.notify.base import ChannelConfig
 from alertstream.secrets import Keyring
 
 from .sealed import SealedColumn

@@ -10,9 +10,10 @@ from typing import Any
 
 import orjson
 import psycopg
-from alertstream.schemas.records import IncidentEvent, to_avro
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
+
+from alertstream.schemas.records import IncidentEvent, to_avro
 
 STATUSES = ("open", "acknowledged", "resolved", "closed")
 

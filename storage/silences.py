@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 import psycopg
+
 from alertstream.schemas.records import Silence, SilenceMatcher, WeeklyRecurrence, to_avro
 
 _COLUMNS = "silence_id, matchers, starts_at, ends_at, weekly, author, comment, created_at, updated_at"

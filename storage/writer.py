@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import orjson
-from alertstream.schemas.records import AuditRef, IncidentEvent, NotificationResult, to_avro
 from psycopg_pool import AsyncConnectionPool
 
 from alertstream.chain import ref_hash
+from alertstream.schemas.records import AuditRef, IncidentEvent, NotificationResult, to_avro
 
 
 async def write_refs(pool: AsyncConnectionPool, refs: Sequence[tuple[AuditRef, int, int]]) -> None:

@@ -19,8 +19,6 @@ from alertstream.config import Settings
 from .output import Refused, run_action, with_connection
 
 
-
-
 def parse_weekly(text: str) -> dict[str, Any]:
     """'sat,sun 22:00-06:00 Europe/Berlin' -> a weekly window (the zone defaults to UTC)."""
     parts = text.split()

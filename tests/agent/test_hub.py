@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from alertstream.ingest.auth.signatures import verify_standard_webhook
 
 from alertstream.agent.hub import HubClient, HubConfig, backoff_s, classify
 from alertstream.agent.signing import parse_secret
 from alertstream.errors import Permanent, Retryable
+from alertstream.ingest.auth.signatures import verify_standard_webhook
 from alertstream.secrets import Secret
 
 SECRET = "whsec_YWxlcnRzdHJlYW0tdGVzdC1rZXktMDAwMQ=="

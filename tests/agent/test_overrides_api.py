@@ -8,12 +8,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from alertstream.ingest.api import ApiContext
-from alertstream.ingest.api.agents import load_overrides, options_for, routes
 from starlette.applications import Starlette
 
 from alertstream.agent.options import AgentOptions
 from alertstream.config import EdgeSettings, Settings
+from alertstream.ingest.api import ApiContext
+from alertstream.ingest.api.agents import load_overrides, options_for, routes
 
 DOCUMENT = {
     "defaults": {"checks": {"disk": {"used_pct": {"warning": 80, "critical": 90}}}},

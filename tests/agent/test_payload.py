@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from alertstream.ingest.drivers import DRIVERS, cluster
-
 from alertstream.agent.checks import CHECKERS, raid
 from alertstream.agent.host import Host
 from alertstream.agent.options import AgentOptions
 from alertstream.agent.payload import build_payload, encode
 from alertstream.agent.result import CheckResult, unknown
 from alertstream.agent.runner import run_checks
+from alertstream.ingest.drivers import DRIVERS, cluster
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -10,12 +10,12 @@ from typing import Any
 
 import httpx
 import orjson
-from alertstream.ingest.drivers import cluster
 
 from alertstream.agent.host import Host
 from alertstream.agent.hub import HubClient, HubConfig
 from alertstream.agent.result import CheckResult, grade
 from alertstream.agent.service import Agent
+from alertstream.ingest.drivers import cluster
 
 
 def level_check(options: Mapping[str, Any], host: Host) -> list[CheckResult]:

@@ -4,9 +4,9 @@ edge's own verifier (ingest/auth/signatures.py) accepting what the agent signs."
 from __future__ import annotations
 
 import pytest
-from alertstream.ingest.auth.signatures import Rejection, verify_standard_webhook
 
 from alertstream.agent.signing import new_message_id, parse_secret, sign, signature_headers
+from alertstream.ingest.auth.signatures import Rejection, verify_standard_webhook
 
 # The specification's test vector (also in Svix's and every reference library's tests), checked once
 # with OpenSSL: printf 'msg_p5jXN8AQM9LWM0D4loKWxJek.1614265330.{"test": 2432232314}' \

@@ -10,12 +10,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
+
+from alertstream.config import Settings
 from alertstream.ingest.app import create_app
 from alertstream.ingest.console.passwords import hash_password
 from alertstream.storage.console_users import create_user
 from alertstream.streams.admin import ensure_topics
-
-from alertstream.config import Settings
 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 PASSWORD = "correct horse battery staple"

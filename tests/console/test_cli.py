@@ -10,11 +10,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from alertstream.ingest.console.passwords import verify
-from alertstream.storage.console_users import list_users
 
 from alertstream.config import Settings
 from alertstream.dev import DEV_CONSOLE_FILE, DEV_CONSOLE_USER, ensure_dev_console_user
+from alertstream.ingest.console.passwords import verify
+from alertstream.storage.console_users import list_users
 
 from ..components import test_database as fresh_database
 

@@ -274,9 +274,10 @@ async def test_bad_forms_are_never_a_500(settings: Settings, user: User, databas
 
 
 async def test_an_old_hash_is_upgraded_at_login(settings: Settings, database_url: str) -> None:
+    from argon2 import PasswordHasher
+
     from alertstream.ingest.console.passwords import needs_rehash
     from alertstream.storage.console_users import create_user
-    from argon2 import PasswordHasher
 
     name = f"old-{uuid.uuid4().hex[:8]}"
     old = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash("short")  # an earlier policy

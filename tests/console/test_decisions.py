@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from alertstream.ingest.console import passwords
 from alertstream.ingest.console.actions import matchers_from_text
 from alertstream.ingest.console.forms import MAX_FIELDS, FormError, parse_form

@@ -7,6 +7,7 @@ import tomllib
 from typing import Any
 
 import yaml
+
 from alertstream.ingest.middleware.apikeys import PROBES
 
 from .conftest import DEPLOY, ROOT, our_variables

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from alertstream.ingest.api.agents import load_overrides
 from alertstream.ingest.middleware.apikeys import PROBES
 

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import psycopg
 import pytest
-from alertstream.storage.audit_verify import verify
 
 from alertstream.chain import ref_hash
+from alertstream.storage.audit_verify import verify
 
 pytestmark = pytest.mark.integration
 

@@ -27,6 +27,10 @@ from pathlib import Path
 
 import orjson
 import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from alertstream.config import KafkaSettings
+from alertstream.embedded import EmbeddedBroker, free_port, start_broker
 from alertstream.schemas.codec import Codec
 from alertstream.schemas.records import IncidentEvent, NormalizedAlert
 from alertstream.streams.admin import ensure_topics
@@ -35,10 +39,6 @@ from alertstream.streams.incident_state import IncidentState
 from alertstream.streams.incidents import IncidentPolicy, is_material
 from alertstream.streams.lanes import default_lanes
 from alertstream.streams.silences import SilenceBook
-from confluent_kafka import Consumer, Producer, TopicPartition
-
-from alertstream.config import KafkaSettings
-from alertstream.embedded import EmbeddedBroker, free_port, start_broker
 
 from ..components import Process, pipeline_env, spawn
 

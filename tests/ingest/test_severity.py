@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from alertstream.ingest.severity import SEVERITY_TABLE, VENDOR_SEVERITY, map_severity
 from alertstream.schemas.records import SEVERITIES
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from alertstream.ingest.timeparse import TimestampError, parse_timestamp
 
 MOMENT = datetime(2024, 5, 2, 10, 15, 30, tzinfo=UTC)

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alertstream.notify.base import ChannelConfig
-
 from alertstream.embedded import free_port
+from alertstream.notify.base import ChannelConfig
 
 from .receivers import (
     Scripted,

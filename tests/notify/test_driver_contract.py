@@ -10,11 +10,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+
+from alertstream.errors import Permanent, PipelineError, Retryable
 from alertstream.notify.base import Outbound
 from alertstream.notify.outbound import make_outbound
 from alertstream.notify.registry import CHANNEL_TYPES
-
-from alertstream.errors import Permanent, PipelineError, Retryable
 from alertstream.ssrf import AllowList
 
 from .factories import delivery

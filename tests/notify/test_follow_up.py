@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import orjson
 import pytest
+
 from alertstream.notify import email, opsgenie, pagerduty
 from alertstream.notify.base import Delivery, delivery_key, key_of
 from alertstream.notify.message import analysis_label, analysis_note, message_context, notification_document

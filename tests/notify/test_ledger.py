@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from alertstream.storage import deliveries
 from alertstream.storage.db import open_pool
 from alertstream.storage.deliveries import LedgerRow, decide_claim

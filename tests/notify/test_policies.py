@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
+from alertstream.errors import Permanent
 from alertstream.notify.batch import fit_lines, largest_fitting, split_alerts
 from alertstream.notify.breaker import Breakers
 from alertstream.notify.retry import GiveUp, RetryAt, RetryPolicy, backoff_s, plan_retry, tier_for
 from alertstream.notify.templates import TITLE, render, validate_overrides
-
-from alertstream.errors import Permanent
 
 T0 = datetime(2026, 11, 29, tzinfo=UTC)
 POLICY = RetryPolicy((30.0, 300.0, 3600.0), max_attempts=8, max_age_s=24 * 3600)

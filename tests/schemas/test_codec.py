@@ -6,6 +6,7 @@ import typing
 from datetime import UTC, datetime
 
 import pytest
+
 from alertstream.schemas import records
 from alertstream.schemas.codec import MARKER, SCHEMA_DIR, SCHEMA_FILES, Codec, SchemaError
 from alertstream.schemas.records import (

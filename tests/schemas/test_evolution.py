@@ -9,10 +9,11 @@ import json
 
 import fastavro
 import pytest
-from alertstream.schemas import evolution, records
-from alertstream.schemas.codec import MARKER, SCHEMA_FILES, Codec, crc64_avro_le
 from fastavro.schema import parse_schema, to_parsing_canonical_form
 from fastavro.utils import generate_many
+
+from alertstream.schemas import evolution, records
+from alertstream.schemas.codec import MARKER, SCHEMA_FILES, Codec, crc64_avro_le
 
 CURRENT = evolution.current(SCHEMA_FILES)
 HISTORY = evolution.history()

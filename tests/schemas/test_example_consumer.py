@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from confluent_kafka import Producer
+
 from alertstream.schemas.codec import Codec
 from alertstream.schemas.records import IncidentEvent, Lane
 from alertstream.streams.admin import ensure_topics
-from confluent_kafka import Producer
 
 pytestmark = pytest.mark.integration
 EXAMPLE = Path(__file__).parents[2] / "examples" / "consumer.py"

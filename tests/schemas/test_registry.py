@@ -12,13 +12,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import fastavro
 import httpx
 import pytest
-from alertstream.schemas.codec import Codec, SchemaError
-from alertstream.schemas.records import AuditRef
-from alertstream.schemas.registry import RegistryError, SchemaRegistry
 from fastavro.schema import parse_schema
 
 from alertstream.config import Settings
 from alertstream.embedded import free_port
+from alertstream.schemas.codec import Codec, SchemaError
+from alertstream.schemas.records import AuditRef
+from alertstream.schemas.registry import RegistryError, SchemaRegistry
 from tests.schemas.test_codec import EXAMPLES
 
 

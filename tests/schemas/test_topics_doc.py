@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from alertstream.config import Settings
 from alertstream.schemas.topics import ALERTS_NORMALIZED, AUDIT_REFS, DAY_MS, TOPICS
 from alertstream.schemas.topics_doc import DOC_PATH, render
 from alertstream.streams.admin import topic_config
-
-from alertstream.config import Settings
 
 
 def test_docs_topics_md_is_current() -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from alertstream.ingest.client_ip import TrustedProxies
 
 PROXIES = TrustedProxies(["10.0.0.0/8", "fd00::/8", "192.0.2.10"])

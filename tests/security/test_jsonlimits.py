@@ -4,6 +4,7 @@ import time
 
 import orjson
 import pytest
+
 from alertstream.ingest.jsonlimits import JSONLimitError, check_count, loads_strict, nesting_depth_exceeds
 
 

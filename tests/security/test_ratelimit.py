@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 import pytest
 import redis.asyncio as aioredis
+
 from alertstream.ingest.ratelimit import (
     Backend,
     BackendUnavailable,

@@ -5,9 +5,9 @@ import logging
 import time
 
 import pytest
-from alertstream.schemas.records import Link, NormalizedAlert
 
 from alertstream.redaction import RedactingFilter, redact_alert, redact_mapping, redact_text, secret_key_kind
+from alertstream.schemas.records import Link, NormalizedAlert
 
 GHP = "ghp_" + "a1B2c3D4e5" * 3 + "f6G7h8"  # 36 characters after the prefix
 

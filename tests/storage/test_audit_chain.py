@@ -6,12 +6,11 @@ import dataclasses
 import hashlib
 from datetime import UTC, datetime, timedelta
 
-from alertstream.schemas.codec import Codec
-from alertstream.schemas.records import AuditRef, to_avro
-
 from alertstream.audit import make_ref
 from alertstream.chain import ChainHead, LocalChain, canonical_form, ref_hash, to_millis
 from alertstream.chain_verify import Head, StoredRef, check_content, compare_topic, verify_chain
+from alertstream.schemas.codec import Codec
+from alertstream.schemas.records import AuditRef, to_avro
 
 T0 = datetime(2026, 11, 29, 10, 0, 0, 123456, tzinfo=UTC)
 

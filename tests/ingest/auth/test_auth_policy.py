@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from alertstream.ingest.auth import load_policies, read_policies
 from alertstream.ingest.auth.policy import (
     BasicScheme,

@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import pytest
+from redis.asyncio import Redis
+
 from alertstream.ingest.auth import (
     MemoryReplayStore,
     RedisReplayStore,
@@ -19,7 +21,6 @@ from alertstream.ingest.auth import (
     authenticate,
     load_policies,
 )
-from redis.asyncio import Redis
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 _REDIS_AT = f"{urlsplit(REDIS_URL).hostname}:{urlsplit(REDIS_URL).port or 6379}"  # never the password

@@ -10,6 +10,7 @@ where body.bin holds BODY's bytes. The vendors' own published examples are inclu
 from __future__ import annotations
 
 import pytest
+
 from alertstream.ingest.auth.signatures import (
     Rejection,
     check_timestamp,
@@ -19,7 +20,6 @@ from alertstream.ingest.auth.signatures import (
     verify_pagerduty,
     verify_standard_webhook,
 )
-
 from alertstream.secrets import Secret
 
 # 158 bytes, non-ASCII included: the checks must work on the bytes, never on decoded text.

@@ -9,6 +9,8 @@ import base64
 from collections.abc import Mapping
 
 import pytest
+from starlette.datastructures import Headers
+
 from alertstream.ingest.auth import (
     AuthDecision,
     MemoryReplayStore,
@@ -17,7 +19,6 @@ from alertstream.ingest.auth import (
     authenticate,
     load_policies,
 )
-from starlette.datastructures import Headers
 
 BODY = (
     '{"receiver":"alertstream","status":"firing","alerts":[{"labels":{"alertname":"DiskFull","host":"db-01"},'

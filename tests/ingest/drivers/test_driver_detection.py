@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 import pytest
+
 from alertstream.ingest import drivers
 from alertstream.ingest.drivers import alertmanager, cluster, datadog, generic, grafana, newrelic
 

@@ -6,6 +6,7 @@ import copy
 from collections import Counter
 
 import pytest
+
 from alertstream.ingest import drivers
 
 from .driver_cases import RECEIVED_AT, Case, as_json, check_record, load_cases

@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from alertstream.ingest import drivers
-from alertstream.ingest.drivers import ParseError, generic
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from alertstream.ingest import drivers
+from alertstream.ingest.drivers import ParseError, generic
 
 from .driver_cases import RECEIVED_AT, check_record, load_cases
 

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 import psycopg
+from confluent_kafka import KafkaException
 
 from alertstream.commands import COMMAND_MODULES
 from alertstream.config import ConfigError, Settings
@@ -42,6 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, ValueError, RuntimeError, OSError, psycopg.Error) as exc:
         # Operator mistakes and unreachable components: a message and a non-zero exit, not a traceback.
         print(f"alertstream {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except KafkaException as exc:
+        error = exc.args[0] if exc.args else exc
+        reason = error.str() if hasattr(error, "str") else str(error)
+        print(f"alertstream {args.command}: Kafka at {settings.kafka.bootstrap_servers}: {reason}", file=sys.stderr)
         return 1
 
 

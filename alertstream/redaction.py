@@ -204,10 +204,11 @@ def redact_mapping(mapping: Mapping[Any, Any]) -> dict[Any, Any]:
 
 
 def redact_alert(alert: NormalizedAlert) -> NormalizedAlert:
-    """The edge's Redactor: labels, annotations, link URLs and group key. The
+    """The edge's Redactor: name, labels, annotations, link URLs and group key. The
     fingerprint and dedup key are identities computed before this and stay as they are."""
     return dataclasses.replace(
         alert,
+        name=redact_text(alert.name),  # generic senders put whole messages, DSNs included, in the name
         labels=redact_mapping(alert.labels),
         annotations=redact_mapping(alert.annotations),
         links=[dataclasses.replace(link, url=redact_text(link.url)) for link in alert.links],

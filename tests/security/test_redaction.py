@@ -159,6 +159,14 @@ def test_redact_alert() -> None:
     assert (out.fingerprint, out.dedup_key, out.name) == (alert.fingerprint, alert.dedup_key, alert.name)
 
 
+def test_a_secret_in_an_alert_name_is_redacted_too() -> None:
+    alert = NormalizedAlert(fingerprint="f" * 32, source="generic", name=f"login failed for token {GHP}",
+                            status="firing", severity="error")
+    out = redact_alert(alert)
+    assert GHP not in out.name and out.name.startswith("login failed for token [REDACTED")
+    assert out.fingerprint == alert.fingerprint
+
+
 @pytest.mark.parametrize(
     ("key", "kind"),
     [

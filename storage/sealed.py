@@ -50,6 +50,38 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
 )
 
 
+# What a worker decrypts to do its job: without the key it would page nobody on a stored channel.
+NEEDED_BY_WORKERS: tuple[SealedColumn, ...] = SEALED_COLUMNS[:2]
+
+
+def sealed_rows(url: str, columns: Sequence[SealedColumn] = NEEDED_BY_WORKERS) -> dict[str, int]:
+    """How many rows hold a sealed value, per table (tables not created yet count as none)."""
+    found: dict[str, int] = {}
+    with psycopg.connect(url) as conn:
+        for column in columns:
+            exists = conn.execute("SELECT to_regclass(%s)", (column.table,)).fetchone()
+            if not exists or exists[0] is None:
+                continue
+            query = sql.SQL("SELECT count(*) FROM {} WHERE {} IS NOT NULL").format(
+                sql.Identifier(column.table), sql.Identifier(column.column))
+            row = conn.execute(query).fetchone()
+            if row and row[0]:
+                found[column.table] = int(row[0])
+    return found
+
+
+def require_key_if_sealed(settings: Settings) -> None:
+    """A ConfigError when the database holds sealed settings a worker needs and no key is set:
+    starting anyway would drop every stored channel and provider without a word to the pager."""
+    if settings.notify.secret_key.reveal().strip() or not settings.database_url:
+        return
+    found = sealed_rows(settings.database_url)
+    if found:
+        held = ", ".join(f"{count} in {table}" for table, count in sorted(found.items()))
+        raise ConfigError(f"{ENV_VAR} is not set, but the database holds encrypted settings ({held}); "
+                          f"set {ENV_VAR} to the key they were sealed with")
+
+
 def keyring_for(settings: Settings) -> Keyring:
     """The keyring from ALERTSTREAM_SECRET_KEY; a ConfigError saying what to do when it is missing.
 

@@ -31,11 +31,14 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     import faust
 
     from alertstream.schemas.topics import TOPICS
+    from alertstream.storage.sealed import require_key_if_sealed
     from alertstream.streams.admin import ensure_topics
     from alertstream.streams.shadow import shadow_specs
     from alertstream.streams.topology import build_app
 
     shadow = bool(getattr(args, "shadow", False))
+    if not shadow:
+        require_key_if_sealed(settings)
     ensure_topics(settings.kafka, shadow_specs() if shadow else TOPICS)
     settings.worker.data_dir.mkdir(parents=True, exist_ok=True)
     app = build_app(settings, shadow=shadow)

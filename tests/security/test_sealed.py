@@ -113,3 +113,30 @@ def test_dev_secret_key_is_made_once_and_private(tmp_path) -> None:  # type: ign
     assert sealed.dev_secret_key(tmp_path) == first  # every child and every restart gets the same key
     assert (tmp_path / sealed.DEV_KEY_FILE).stat().st_mode & 0o077 == 0
     assert Keyring.parse(first).primary == "dev"
+
+
+def test_sealed_rows_counts_what_a_worker_needs_to_decrypt(database_url: str, table: SealedColumn) -> None:
+    assert sealed.sealed_rows(database_url, [table]) == {}
+    _seal_rows(database_url, table, Keyring.parse(K1), 2)
+    assert sealed.sealed_rows(database_url, [table]) == {table.table: 2}  # the NULL row does not count
+    missing = SealedColumn("no_such_table", "secret", ("id",), "x:{id}")
+    assert sealed.sealed_rows(database_url, [missing]) == {}
+
+
+def test_a_worker_refuses_to_start_without_the_key_for_stored_channels(
+    settings: Settings, tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+) -> None:
+    from ..components import test_database as fresh_database
+
+    with fresh_database(tmp_path) as url:  # its own: the session worker must not meet this channel
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("INSERT INTO channels (name, type, enabled, summary, config_sealed) VALUES"
+                         " ('ops', 'webhook', true, '', %s)", (b"\x00sealed",))
+        own = dataclasses.replace(settings, database_url=url)
+        with pytest.raises(ConfigError, match=r"ALERTSTREAM_SECRET_KEY is not set, but .*1 in channels"):
+            sealed.require_key_if_sealed(with_key(own, ""))
+        sealed.require_key_if_sealed(own)  # with a key: no objection
+        monkeypatch.setenv("DATABASE_URL", url)
+        monkeypatch.delenv("ALERTSTREAM_SECRET_KEY", raising=False)
+        assert main(["worker"]) == 1
+        assert "ALERTSTREAM_SECRET_KEY is not set, but the database holds" in capsys.readouterr().err

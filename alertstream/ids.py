@@ -13,15 +13,23 @@ _CHUNK = 4096
 _lock = threading.Lock()
 _pool = b""
 _at = 0
-_pid = 0
+
+
+def _forget() -> None:
+    """In a forked child: never hand out the bytes the parent may hand out too."""
+    global _pool, _at
+    _pool, _at = b"", 0
+
+
+os.register_at_fork(after_in_child=_forget)
 
 
 def new_id() -> str:
     """A random UUID4's hex, as uuid.uuid4().hex gives."""
-    global _pool, _at, _pid
+    global _pool, _at
     with _lock:
-        if _at + 16 > len(_pool) or _pid != os.getpid():  # refill; a forked child never reuses its parent's bytes
-            _pool, _at, _pid = os.urandom(_CHUNK), 0, os.getpid()
+        if _at + 16 > len(_pool):
+            _pool, _at = os.urandom(_CHUNK), 0
         raw = bytearray(_pool[_at:_at + 16])
         _at += 16
     raw[6] = (raw[6] & 0x0F) | 0x40  # version 4

@@ -58,6 +58,11 @@ def watchable(raw: dict[str, Any]) -> bool:
     )
 
 
+def only_reminders(raw: dict[str, Any]) -> bool:
+    """Is a reminder the only thing time could bring this row (nothing held, muted or resolved)?"""
+    return raw.get("status") == "open" and not raw.get("pending_due") and not raw.get("silenced_by")
+
+
 class CheckRuntime:
     def __init__(self, settings: Settings, channels: Callable[[], Collection[str]]) -> None:
         self.settings = settings
@@ -101,9 +106,12 @@ class CheckRuntime:
         now, clock = utcnow(), time.monotonic()
         routing = Routing(self.lanes.lanes, self.silences)
         quiet_for = max(5.0, 5 * self.settings.check.tick_s)
+        # Without a lane that repeats, a notified open incident with nothing held or muted has nothing
+        # due: skip it on its raw row (loading every open incident each tick grew with their number).
+        reminders = any(lane.timing.repeat_interval > timedelta(0) for lane in self.lanes.lanes)
         for key in list(self._watch):
             raw = incidents.get(key)
-            if not raw or not watchable(raw):
+            if not raw or not watchable(raw) or (not reminders and only_reminders(raw)):
                 self._watch.discard(key)
                 continue
             if raw.get("partition", -1) not in actives or clock - self._ticked.get(key, 0.0) < quiet_for:

@@ -5,10 +5,10 @@ Each is then linked into a hash chain (alertstream/chain.py) before it is sent."
 from __future__ import annotations
 
 import hashlib
-import uuid
 from datetime import datetime
 
 from alertstream.chain import to_millis
+from alertstream.ids import new_id
 from alertstream.schemas.records import AuditRef
 
 STAGES = ("received", "checked", "analyzed", "notified")
@@ -28,7 +28,7 @@ def make_ref(
     error: str | None = None,
 ) -> AuditRef:
     return AuditRef(
-        ref_id=uuid.uuid4().hex,
+        ref_id=new_id(),
         trace_id=trace_id,
         run_id=run_id,
         stage=stage,

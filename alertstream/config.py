@@ -128,6 +128,8 @@ class WorkerSettings:
     analysis_deadline_s: float = 2.0
     storage_batch_size: int = 500
     storage_batch_seconds: float = 0.5
+    stage_batch_size: int = 500  # records per batch in the check, analyze and notify agents
+    stage_batch_seconds: float = 0.02  # longest wait to fill one (the latency it may add per stage)
 
 
 @dataclass(frozen=True)
@@ -247,7 +249,11 @@ class Settings:
             analysis_deadline_s=_float(env, "ALERTSTREAM_ANALYSIS_DEADLINE_S", 2.0),
             storage_batch_size=_int(env, "ALERTSTREAM_STORAGE_BATCH_SIZE", 500, minimum=1),
             storage_batch_seconds=_float(env, "ALERTSTREAM_STORAGE_BATCH_SECONDS", 0.5),
+            stage_batch_size=_int(env, "ALERTSTREAM_STAGE_BATCH_SIZE", 500, minimum=1),
+            stage_batch_seconds=_float(env, "ALERTSTREAM_STAGE_BATCH_SECONDS", 0.02),
         )
+        if worker.stage_batch_seconds <= 0:
+            raise ConfigError("ALERTSTREAM_STAGE_BATCH_SECONDS must be above 0 (a batch waits at most this long)")
         notify = NotifySettings(
             retry_delays_s=_delays(env, "ALERTSTREAM_NOTIFY_RETRY_DELAYS_S", (30.0, 300.0, 3600.0)),
             max_attempts=_int(env, "ALERTSTREAM_NOTIFY_MAX_ATTEMPTS", 8, minimum=1),

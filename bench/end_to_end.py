@@ -90,6 +90,7 @@ def run(stack: Stack, *, alerts_per_s: int, duration_s: float, alerts_per_reques
         rate = alerts_per_s / alerts_per_request
         acks = asyncio.run(open_loop("127.0.0.1", edge.port, "/alerts/webhook/", headers, body, rate=rate,
                                      duration_s=duration_s, alerts_per_request=alerts_per_request, on_sent=on_sent))
+        load_end = time.time()
         lag_at_end = lag(stack.bootstrap, partitions)
         deadline = time.monotonic() + drain_s
         while time.monotonic() < deadline and lag(stack.bootstrap, partitions) > 0:
@@ -98,12 +99,16 @@ def run(stack: Stack, *, alerts_per_s: int, duration_s: float, alerts_per_reques
     arrivals = json.loads(out.read_text()) if out.exists() else {}
     latencies = [arrivals[name] - at for name, at in sent.items() if name in arrivals]
     in_window = [name for name, at in sent.items() if name in arrivals and arrivals[name] - at <= 2.0]
+    # Sustained: what the pipeline delivered while the load ran (plus the 2 s latency budget), not
+    # what it worked off from its backlog afterwards.
+    kept_up = [name for name in sent if name in arrivals and arrivals[name] <= load_end + 2.0]
     return {
         "offered_alerts_per_s": alerts_per_s,
         "duration_s": duration_s,
         "alerts_sent": len(sent),
         "alerts_notified": len(latencies),
-        "sustained_alerts_per_s": round(len(latencies) / duration_s, 1),
+        "alerts_notified_by_load_end_plus_2s": len(kept_up),
+        "sustained_alerts_per_s": round(len(kept_up) / duration_s, 1),
         "notified_within_2s": len(in_window),
         "ack": acks.summary(),
         "e2e_latency_p50_ms": round(percentile(latencies, 50) * 1000, 1),

@@ -22,8 +22,8 @@ def run(url: str, body_template: str, *, concurrency: int, duration_s: float, th
         api_key: str = "", alerts_per_request: int = 1) -> LoadResult:
     env = {**os.environ, "BENCH_BODY": body_template, "BENCH_API_KEY": api_key}
     out = subprocess.run(  # noqa: S603
-        [shutil.which("wrk") or "wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{max(1, round(duration_s))}s",
-         "--latency", "-s", str(SCRIPT), url],
+        [shutil.which("wrk") or "wrk", "-t", str(threads), "-c", str(concurrency),
+         "-d", f"{max(1, round(duration_s))}s", "--latency", "-s", str(SCRIPT), url],
         env=env, capture_output=True, text=True, timeout=duration_s + 60, check=True,
     ).stdout
     data = json.loads(out.strip().splitlines()[-1])

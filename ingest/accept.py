@@ -8,12 +8,11 @@ from datetime import datetime
 from types import ModuleType
 from typing import Any
 
+from alertstream.audit import make_ref
+from alertstream.chain import LocalChain, process_chain
 from alertstream.schemas.codec import Codec
 from alertstream.schemas.records import NormalizedAlert
 from alertstream.schemas.topics import ALERTS_NORMALIZED, AUDIT_REFS
-
-from alertstream.audit import make_ref
-from alertstream.chain import LocalChain, process_chain
 
 from . import drivers
 from .publisher import OutRecord

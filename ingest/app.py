@@ -7,7 +7,6 @@ import contextlib
 import importlib
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 
@@ -20,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from alertstream.config import Settings
 from alertstream.edge_chain import EdgeChain
+from alertstream.ids import new_id
 from alertstream.logs import trace_context
 from alertstream.metrics import CONTENT_TYPE_LATEST, EdgeMetrics, render
 from alertstream.redaction import redact_alert
@@ -108,7 +108,7 @@ class Edge:
         return decision
 
     async def webhook(self, request: Request) -> Response:
-        trace_id = uuid.uuid4().hex
+        trace_id = new_id()
         started = time.perf_counter()
         with trace_context(trace_id):
             response = await self._webhook(request, trace_id)
@@ -158,7 +158,7 @@ class Edge:
                 trace_id=trace_id,
                 run_id=self.settings.run_id,
                 received_at=received_at,
-                new_id=lambda: uuid.uuid4().hex,
+                new_id=new_id,
                 redact=self.redact,
                 now=_utcnow,
                 chain=chain,

@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
@@ -46,27 +47,29 @@ class Publisher:
 
     async def publish(self, records: Sequence[OutRecord]) -> None:
         loop = asyncio.get_running_loop()
-        futures: list[asyncio.Future[None]] = []
+        done: asyncio.Future[None] = loop.create_future()
+        # One future per request, settled by the last delivery (callbacks all run on the poller
+        # thread, one at a time, so the count has a single writer).
+        state: list[Any] = [len(records), None]  # outstanding, first error
 
-        def on_delivery(fut: asyncio.Future[None]):
-            def callback(err: KafkaError | None, _msg: object) -> None:
-                loop.call_soon_threadsafe(_settle, fut, err)
-
-            return callback
+        def on_delivery(err: KafkaError | None, _msg: object) -> None:
+            if err is not None and state[1] is None:
+                state[1] = err
+            state[0] -= 1
+            if state[0] == 0:
+                loop.call_soon_threadsafe(_settle, done, state[1])
 
         try:
             for record in records:
-                fut = loop.create_future()
-                futures.append(fut)
-                self._producer.produce(record.topic, key=record.key, value=record.value, on_delivery=on_delivery(fut))
+                self._producer.produce(record.topic, key=record.key, value=record.value, on_delivery=on_delivery)
         except BufferError as exc:
             raise PublishError("producer queue full") from exc
         except KafkaException as exc:
             raise PublishError(f"produce failed: {exc.args[0].name() if exc.args else exc}") from exc
         # librdkafka fails each record after message.timeout.ms; the margin only guards the poller.
-        timeout = self._settings.publish_timeout_ms / 1000 + 2
         try:
-            await asyncio.wait_for(asyncio.gather(*futures), timeout)
+            async with asyncio.timeout(self._settings.publish_timeout_ms / 1000 + 2):
+                await done
         except TimeoutError as exc:
             raise PublishError("broker did not acknowledge in time") from exc
 

@@ -123,7 +123,11 @@ class MemoryBackend:
 
 
 class RedisBackend:
-    """Counters shared by every edge process. `redis` is a redis.asyncio.Redis."""
+    """Counters shared by every edge process. `redis` is a redis.asyncio.Redis.
+
+    Hits on one counter that arrive in the same event-loop turn share one INCRBY: under load
+    dozens of requests wait together, so the edge makes one Redis round trip per counter per
+    turn instead of one per request. Each request still gets its own position in the window."""
 
     def __init__(self, redis: Redis, prefix: str = "alertstream:rl", timeout: float = 0.25) -> None:
         self.redis = redis
@@ -131,14 +135,30 @@ class RedisBackend:
         # A request waits at most this long for its count: a slow Redis (or the
         # client's own reconnect retries) must cost milliseconds, not seconds.
         self.timeout = timeout
+        self._pending: dict[str, _Hits] = {}
 
     async def incr(self, key: str, window: int, ttl: int) -> int:
         name = f"{self.prefix}:{window}:{key}"
+        hits = self._pending.get(name)
+        if hits is None:
+            hits = self._pending[name] = _Hits(asyncio.get_running_loop().create_future())
+            asyncio.get_running_loop().call_soon(self._count, name, ttl)
+        hits.n += 1
+        position = hits.n
+        total = await asyncio.shield(hits.total)
+        return total - hits.n + position
+
+    def _count(self, name: str, ttl: int) -> None:
+        hits = self._pending.pop(name)
+        task = asyncio.get_running_loop().create_task(self._send(name, hits.n, ttl))
+        task.add_done_callback(lambda done: _settle(hits.total, done))
+
+    async def _send(self, name: str, n: int, ttl: int) -> int:
         try:
-            # One round-trip; no MULTI needed: INCR is atomic and a lost EXPIRE
+            # One round-trip; no MULTI needed: INCRBY is atomic and a lost EXPIRE
             # only leaves a key that the next request's EXPIRE covers.
             async with asyncio.timeout(self.timeout), self.redis.pipeline(transaction=False) as pipe:
-                pipe.incr(name)
+                pipe.incrby(name, n)
                 pipe.expire(name, ttl)
                 count, _ = await pipe.execute()
         except TimeoutError:
@@ -146,6 +166,23 @@ class RedisBackend:
         except (RedisError, OSError) as exc:
             raise BackendUnavailable(str(exc)) from exc
         return int(count)
+
+
+@dataclass
+class _Hits:
+    total: asyncio.Future[int]
+    n: int = 0
+
+
+def _settle(total: asyncio.Future[int], done: asyncio.Task[int]) -> None:
+    if total.done():
+        return
+    if done.cancelled():
+        total.set_exception(BackendUnavailable("cancelled"))
+    elif done.exception() is not None:
+        total.set_exception(done.exception())  # type: ignore[arg-type]
+    else:
+        total.set_result(done.result())
 
 
 class RateLimiter:

@@ -8,6 +8,7 @@ the hashes travel on topics and in references; the text stays here.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,27 +43,39 @@ class Blob:
 async def save(pool: AsyncConnectionPool, analysis: Analysis, signature: str, blobs: list[Blob],
                keyring: Keyring | None) -> None:
     """One analysis row and its blobs (sealed; skipped without a keyring). Idempotent."""
-    incident = analysis.incident
-    async with pool.connection() as conn, conn.transaction():
-        await conn.execute(
-            "INSERT INTO analyses (analysis_id, incident_id, incident_version, trace_id, status, provider, model,"
-            " category, summary, probable_cause, confidence, recommendations, fallback_used, reason, cache_hit,"
-            " follow_up, tokens_in, tokens_out, latency_ms, signature, prompt_sha256, response_sha256, started_at,"
-            " finished_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
-            " ON CONFLICT (analysis_id) DO NOTHING",
+    await save_many(pool, [(analysis, signature, blobs)], keyring)
+
+
+async def save_many(pool: AsyncConnectionPool, items: Sequence[tuple[Analysis, str, list[Blob]]],
+                    keyring: Keyring | None) -> None:
+    """save() for many analyses in one transaction (the analyze agent's stored copies)."""
+    if not items:
+        return
+    rows = []
+    for analysis, signature, _ in items:
+        incident = analysis.incident
+        rows.append(
             (analysis.analysis_id, incident.incident_id, incident.version, incident.trace_id, analysis.status,
              analysis.provider, analysis.model, analysis.category, analysis.summary, analysis.probable_cause,
              analysis.confidence, orjson.dumps(to_avro(analysis.recommendations)).decode(), analysis.fallback_used,
              analysis.reason, analysis.cache_hit, analysis.follow_up, analysis.tokens_in, analysis.tokens_out,
              analysis.latency_ms, signature, analysis.prompt_sha256, analysis.response_sha256, analysis.started_at,
-             analysis.finished_at),
+             analysis.finished_at))
+    blobs = [blob for _, _, item_blobs in items for blob in item_blobs] if keyring is not None else []
+    async with pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO analyses (analysis_id, incident_id, incident_version, trace_id, status, provider, model,"
+            " category, summary, probable_cause, confidence, recommendations, fallback_used, reason, cache_hit,"
+            " follow_up, tokens_in, tokens_out, latency_ms, signature, prompt_sha256, response_sha256, started_at,"
+            " finished_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+            " ON CONFLICT (analysis_id) DO NOTHING",
+            rows,
         )
-        if keyring is None:
-            return
-        for blob in blobs:
-            await conn.execute(
+        if blobs:
+            assert keyring is not None
+            await cur.executemany(
                 "INSERT INTO analysis_blobs (sha256, kind, sealed) VALUES (%s,%s,%s) ON CONFLICT (sha256) DO NOTHING",
-                (blob.sha256, blob.kind, keyring.encrypt(blob.plaintext, _aad(blob.sha256))),
+                [(blob.sha256, blob.kind, keyring.encrypt(blob.plaintext, _aad(blob.sha256))) for blob in blobs],
             )
 
 

@@ -9,10 +9,15 @@ margin). If the sender crashes between send and record, its record is
 redelivered and, once the lease has expired, claims again and resends: that
 crash window is the one duplicate this design allows (docs/delivery.md), and
 vendors that deduplicate (dedup_key, alias, webhook-id) close it.
+
+The notify agent claims a batch of deliveries at once (`claim_many`: one transaction,
+a few statements whatever the batch size) and records their outcomes at once
+(`record_outcomes`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -65,6 +70,18 @@ def decide_claim(row: LedgerRow | None, attempt: int, now: datetime, newer_sent:
     return "stale"
 
 
+@dataclass(frozen=True)
+class ClaimRequest:
+    delivery_key: str
+    incident_id: str
+    incident_version: int
+    channel: str
+    channel_type: str
+    trace_id: str
+    attempt: int = 1
+    lease_s: float = 60.0
+
+
 async def claim(
     pool: AsyncConnectionPool,
     *,
@@ -77,49 +94,88 @@ async def claim(
     attempt: int = 1,
     lease_s: float = 60.0,
 ) -> Claim:
+    request = ClaimRequest(delivery_key, incident_id, incident_version, channel, channel_type, trace_id, attempt,
+                           lease_s)
+    return (await claim_many(pool, [request]))[0]
+
+
+async def claim_many(pool: AsyncConnectionPool, requests: Sequence[ClaimRequest]) -> list[Claim]:
+    """A claim for each request, in order, in one transaction of at most five statements.
+
+    Requests that decide each other must not share a call: no two with one delivery key,
+    nor with one (incident_id, channel) (the supersede rule compares them); the notify agent
+    puts such requests in successive calls."""
+    if not requests:
+        return []
+    keys = [r.delivery_key for r in requests]
     async with pool.connection() as conn, conn.transaction():
         found = await (await conn.execute(
-            "SELECT status, attempts, lease_until, first_attempt_at, now() FROM deliveries"
-            " WHERE delivery_key = %s FOR UPDATE", (delivery_key,),
-        )).fetchone()
-        now_row = found or await (await conn.execute("SELECT NULL, 0, NULL, now(), now()")).fetchone()
-        assert now_row is not None
-        now: datetime = now_row[4]
-        row = LedgerRow(found[0], found[1], found[2], found[3]) if found else None
-        newer = await (await conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM deliveries WHERE incident_id = %s AND channel = %s"
-            " AND incident_version > %s AND status = 'sent')", (incident_id, channel, incident_version),
-        )).fetchone()
-        decision = decide_claim(row, attempt, now, bool(newer and newer[0]))
-        lease = now + timedelta(seconds=lease_s)
-        if row is None and decision in ("send", "superseded"):
-            inserted = await (await conn.execute(
+            "SELECT delivery_key, status, attempts, lease_until, first_attempt_at FROM deliveries"
+            " WHERE delivery_key = ANY(%s) ORDER BY delivery_key FOR UPDATE", (keys,),
+        )).fetchall()
+        rows = {key: LedgerRow(status, attempts, lease, first) for key, status, attempts, lease, first in found}
+        checked = await (await conn.execute(
+            "SELECT now(), r.n, EXISTS (SELECT 1 FROM deliveries d WHERE d.incident_id = r.incident_id"
+            " AND d.channel = r.channel AND d.incident_version > r.version AND d.status = 'sent')"
+            " FROM unnest(%s::text[], %s::text[], %s::bigint[]) WITH ORDINALITY AS r(incident_id, channel, version, n)",
+            ([r.incident_id for r in requests], [r.channel for r in requests],
+             [r.incident_version for r in requests]),
+        )).fetchall()
+        now: datetime = checked[0][0]
+        newer = {int(n) - 1: bool(exists) for _, n, exists in checked}
+        decisions = [decide_claim(rows.get(r.delivery_key), r.attempt, now, newer[i]) for i, r in enumerate(requests)]
+        leases = [now + timedelta(seconds=r.lease_s) for r in requests]
+
+        known = [r.delivery_key in rows for r in requests]
+        new = [i for i in range(len(requests)) if not known[i] and decisions[i] in ("send", "superseded")]
+        inserted: set[str] = set()
+        if new:
+            picked = [requests[i] for i in new]
+            inserted = {row[0] for row in await (await conn.execute(
                 "INSERT INTO deliveries (delivery_key, incident_id, incident_version, channel, channel_type,"
                 " trace_id, status, attempts, lease_until, first_attempt_at)"
-                " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (delivery_key) DO NOTHING RETURNING 1",
-                (delivery_key, incident_id, incident_version, channel, channel_type, trace_id,
-                 "pending" if decision == "send" else "superseded", attempt, lease, now),
-            )).fetchone()
-            if inserted is None:  # a concurrent claim inserted it first
-                return Claim("busy", "pending", attempt, now, lease_s)
-            return Claim(decision, "new", attempt, now)
-        assert row is not None or decision not in ("send", "superseded")
-        if row is None:
-            return Claim(decision, "new", attempt, now)
-        if decision == "send":
-            attempts = max(row.attempts, attempt)
+                " SELECT key, incident, version, channel, ctype, trace, status, attempt, lease, %s FROM unnest("
+                "%s::text[], %s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::int[],"
+                " %s::timestamptz[]) AS v(key, incident, version, channel, ctype, trace, status, attempt, lease)"
+                " ON CONFLICT (delivery_key) DO NOTHING RETURNING delivery_key",
+                (now, [r.delivery_key for r in picked], [r.incident_id for r in picked],
+                 [r.incident_version for r in picked], [r.channel for r in picked], [r.channel_type for r in picked],
+                 [r.trace_id for r in picked], ["pending" if decisions[i] == "send" else "superseded" for i in new],
+                 [r.attempt for r in picked], [leases[i] for i in new]),
+            )).fetchall()}
+
+        resend = [i for i in range(len(requests)) if known[i] and decisions[i] == "send"]
+        if resend:
             await conn.execute(
-                "UPDATE deliveries SET status = 'pending', attempts = %s, lease_until = %s, channel_type = %s,"
-                " updated_at = now() WHERE delivery_key = %s", (attempts, lease, channel_type, delivery_key),
+                "UPDATE deliveries d SET status = 'pending', attempts = v.attempts, lease_until = v.lease,"
+                " channel_type = v.ctype, updated_at = now()"
+                " FROM unnest(%s::text[], %s::int[], %s::timestamptz[], %s::text[]) AS v(key, attempts, lease, ctype)"
+                " WHERE d.delivery_key = v.key",
+                ([keys[i] for i in resend],
+                 [max(rows[keys[i]].attempts, requests[i].attempt) for i in resend],
+                 [leases[i] for i in resend], [requests[i].channel_type for i in resend]),
             )
-            return Claim("send", row.status, attempts, row.first_attempt_at)
-        if decision == "superseded":
+        superseded = [keys[i] for i in range(len(requests)) if known[i] and decisions[i] == "superseded"]
+        if superseded:
             await conn.execute(
                 "UPDATE deliveries SET status = 'superseded', lease_until = NULL, updated_at = now()"
-                " WHERE delivery_key = %s", (delivery_key,),
+                " WHERE delivery_key = ANY(%s)", (superseded,),
             )
-        wait = (row.lease_until - now).total_seconds() if decision == "busy" and row.lease_until else 0.0
-        return Claim(decision, row.status, row.attempts, row.first_attempt_at, max(0.0, wait))
+
+    claims = []
+    for i, request in enumerate(requests):
+        decision, row = decisions[i], rows.get(request.delivery_key)
+        if row is None:
+            if decision in ("send", "superseded") and request.delivery_key not in inserted:
+                claims.append(Claim("busy", "pending", request.attempt, now, request.lease_s))  # a concurrent claim won
+            else:
+                claims.append(Claim(decision, "new", request.attempt, now))
+        elif decision == "send":
+            claims.append(Claim("send", row.status, max(row.attempts, request.attempt), row.first_attempt_at))
+        else:
+            wait = (row.lease_until - now).total_seconds() if decision == "busy" and row.lease_until else 0.0
+            claims.append(Claim(decision, row.status, row.attempts, row.first_attempt_at, max(0.0, wait)))
+    return claims
 
 
 async def record_outcome(
@@ -135,21 +191,54 @@ async def record_outcome(
 ) -> bool:
     """Mark the outcome of the attempt that holds the claim. 'sent' always wins (whoever
     sent, it went out); other outcomes only land while the row is still this attempt's."""
+    outcome = Outcome(delivery_key, status, status_code, reason, attempt, next_attempt_at, payload)
+    return (await record_outcomes(pool, [outcome]))[0]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivery_key: str
+    status: str
+    status_code: int | None
+    reason: str | None
+    attempt: int | None = None
+    next_attempt_at: datetime | None = None
+    payload: bytes | None = None
+
+
+async def record_outcomes(pool: AsyncConnectionPool, outcomes: Sequence[Outcome]) -> list[bool]:
+    """record_outcome for many deliveries (distinct keys) in at most two statements; whether each landed."""
+    if not outcomes:
+        return []
+    sent = [o for o in outcomes if o.status == "sent"]
+    other = [o for o in outcomes if o.status != "sent"]
+    landed: set[str] = set()
     async with pool.connection() as conn:
-        if status == "sent":
+        if sent:
             cur = await conn.execute(
-                "UPDATE deliveries SET status = 'sent', last_status_code = %s, last_reason = NULL, lease_until = NULL,"
-                " next_attempt_at = NULL, payload = NULL, updated_at = now()"
-                " WHERE delivery_key = %s AND status <> 'sent'", (status_code, delivery_key),
+                "UPDATE deliveries d SET status = 'sent', last_status_code = v.code, last_reason = NULL,"
+                " lease_until = NULL, next_attempt_at = NULL, payload = NULL, updated_at = now()"
+                " FROM unnest(%s::text[], %s::int[]) AS v(key, code)"
+                " WHERE d.delivery_key = v.key AND d.status <> 'sent' RETURNING d.delivery_key",
+                ([o.delivery_key for o in sent], [o.status_code for o in sent]),
             )
-            return cur.rowcount == 1
-        cur = await conn.execute(
-            "UPDATE deliveries SET status = %s, last_status_code = %s, last_reason = %s, lease_until = NULL,"
-            " next_attempt_at = %s, payload = COALESCE(%s, payload), updated_at = now()"
-            " WHERE delivery_key = %s AND status = 'pending' AND (%s::int IS NULL OR attempts = %s::int)",
-            (status, status_code, reason, next_attempt_at, payload, delivery_key, attempt, attempt),
-        )
-        return cur.rowcount == 1
+            landed.update(row[0] for row in await cur.fetchall())
+        if other:
+            cur = await conn.execute(
+                "UPDATE deliveries d SET status = v.status, last_status_code = v.code, last_reason = v.reason,"
+                " lease_until = NULL, next_attempt_at = v.next_at, payload = COALESCE(v.payload, d.payload),"
+                " updated_at = now()"
+                " FROM unnest(%s::text[], %s::text[], %s::int[], %s::text[], %s::timestamptz[], %s::bytea[],"
+                " %s::int[]) AS v(key, status, code, reason, next_at, payload, attempt)"
+                " WHERE d.delivery_key = v.key AND d.status = 'pending'"
+                " AND (v.attempt IS NULL OR d.attempts = v.attempt)"
+                " RETURNING d.delivery_key",
+                ([o.delivery_key for o in other], [o.status for o in other], [o.status_code for o in other],
+                 [o.reason for o in other], [o.next_attempt_at for o in other], [o.payload for o in other],
+                 [o.attempt for o in other]),
+            )
+            landed.update(row[0] for row in await cur.fetchall())
+    return [o.delivery_key in landed for o in outcomes]
 
 
 async def list_deliveries(

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import psycopg
+
 from alertstream.schemas.codec import Codec
 from alertstream.schemas.records import IncidentCommand, Silence, SilenceMatcher, WeeklyRecurrence
 from alertstream.storage import incidents as incident_store

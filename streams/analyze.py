@@ -7,6 +7,10 @@ not stack deadlines). Past it, the Analysis goes out at once as `unavailable`,
 or `pending` when the lane asks for a follow-up (FOLLOW_UP_STAGE); the late
 result is stored, cached, and, for a pending one, published as an update with
 `follow_up`. The local rules need no waiting and are never late.
+
+The agent takes a batch of events, works out their analyses concurrently (each under
+its own deadline, so the batch waits at most for the longest one), publishes them in
+input order and waits for the broker once for the whole batch.
 """
 
 from __future__ import annotations
@@ -15,8 +19,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
 
 import faust
+
 from alertstream.schemas.codec import SchemaError
 from alertstream.schemas.records import Analysis, IncidentEvent
 
@@ -30,7 +38,7 @@ from .analysis.service import (
     to_record,
 )
 from .check import Agent
-from .context import StageContext, utcnow
+from .context import StageContext, processing, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -48,27 +56,44 @@ def remaining_deadline(deadline_s: float, produced_at: float | None, now: float)
     return deadline_s - waited
 
 
-async def publish(ctx: StageContext, analysis: Analysis, started: object) -> None:
+class Emitter(Protocol):
+    """Where analyses go: the stage context (each durable on return) or a batch's outbox."""
+
+    async def send(self, topic: str, key: str, record: Any) -> bytes: ...
+
+    async def ref(self, *, trace_id: str, stage: str, input_ref: str, output_ref: str, content: bytes,
+                  started_at: datetime, status: str = "ok", error: str | None = None) -> None: ...
+
+
+async def publish(out: Emitter, analysis: Analysis, started: object) -> None:
     incident = analysis.incident
-    value = await ctx.send("incidents.analyses", incident.incident_id, analysis)
+    value = await out.send("incidents.analyses", incident.incident_id, analysis)
     status, error = ref_status(analysis)
-    await ctx.ref(
+    await out.ref(
         trace_id=incident.trace_id, stage="analyzed", input_ref=f"incident:{incident.incident_id}@{incident.version}",
         output_ref=output_ref(analysis), content=value, started_at=started,  # type: ignore[arg-type]
         status=status, error=error,
     )
 
 
-async def analyze_one(
-    ctx: StageContext, service: AnalysisService, incident: IncidentEvent, budget_s: float
-) -> Analysis:
-    """Publish the analysis of one incident event within `budget_s`; returns what was published."""
+@dataclass(frozen=True)
+class Decision:
+    """What to publish for one incident event, and what follows once it is out."""
+
+    incident: IncidentEvent
+    analysis: Analysis
+    started: datetime
+    outcome: Outcome | None = None
+    store: bool = False  # keep a stored copy (record_later)
+    late: asyncio.Task[Outcome] | None = None  # the provider still working past the deadline
+
+
+async def decide(service: AnalysisService, incident: IncidentEvent, budget_s: float) -> Decision:
+    """The analysis of one incident event within `budget_s` (nothing published yet)."""
     started = utcnow()
     analyzer = service.analyzer
     if "analyze" not in incident.lane.stages:
-        analysis = missing_record(incident, "skipped", "none", "", started, utcnow())
-        await publish(ctx, analysis, started)
-        return analysis
+        return Decision(incident, missing_record(incident, "skipped", "none", "", started, utcnow()), started)
     if analyzer.runtime is None:  # the rules alone: immediate, never late
         task: asyncio.Task[Outcome] | None = None
         outcome = await _safely(analyzer.analyze(incident), incident)
@@ -77,24 +102,37 @@ async def analyze_one(
         done, _ = await asyncio.wait({task}, timeout=max(budget_s, 0.0))
         outcome = await _safely(task, incident) if task in done else None
     if outcome is not None:
-        analysis = to_record(incident, outcome, started, utcnow())
-        await publish(ctx, analysis, started)
-        service.record_later(analysis, outcome)
-        return analysis
+        return Decision(incident, to_record(incident, outcome, started, utcnow()), started, outcome, store=True)
     if task is None or task.done():  # a bug in the analysis: the page goes out without one
-        analysis = missing_record(incident, "unavailable", analyzer.provider, "bug", started, utcnow())
-        await publish(ctx, analysis, started)
-        return analysis
+        return Decision(incident, missing_record(incident, "unavailable", analyzer.provider, "bug", started,
+                                                 utcnow()), started)
     follow_up = FOLLOW_UP_STAGE in incident.lane.stages
     analysis = missing_record(incident, "pending" if follow_up else "unavailable", analyzer.provider, "deadline",
                               started, utcnow())
-    await publish(ctx, analysis, started)
-    service.record_later(analysis, None)
+    return Decision(incident, analysis, started, store=True, late=task)
+
+
+def after_publish(ctx: StageContext, service: AnalysisService, decision: Decision) -> None:
+    """Once the analysis is durable: its stored copy, and the late answer's follow-up."""
+    if decision.store:
+        service.record_later(decision.analysis, decision.outcome)
+    if decision.late is None:
+        return
+    follow_up = FOLLOW_UP_STAGE in decision.incident.lane.stages
     try:
-        service.spawn(finish_late(ctx, service, incident, task, started, follow_up))
+        service.spawn(finish_late(ctx, service, decision.incident, decision.late, decision.started, follow_up))
     except OverflowError:
-        log.warning("not following up incident %s: too many late analyses", incident.incident_id)
-    return analysis
+        log.warning("not following up incident %s: too many late analyses", decision.incident.incident_id)
+
+
+async def analyze_one(
+    ctx: StageContext, service: AnalysisService, incident: IncidentEvent, budget_s: float
+) -> Analysis:
+    """Publish the analysis of one incident event within `budget_s`; returns what was published."""
+    decision = await decide(service, incident, budget_s)
+    await publish(ctx, decision.analysis, decision.started)
+    after_publish(ctx, service, decision)
+    return decision.analysis
 
 
 async def _safely(analysis: Awaitable[Outcome], incident: IncidentEvent) -> Outcome | None:
@@ -122,23 +160,37 @@ async def finish_late(
 def make_analyze_agent(ctx: StageContext, service: AnalysisService | None = None) -> Agent:
     default_deadline = ctx.settings.worker.analysis_deadline_s
 
+    async def one(svc: AnalysisService, event: Any) -> Decision | None:
+        """The decision for one event; None when the event was dead-lettered instead."""
+        try:
+            incident: IncidentEvent = ctx.codec.decode(event.value)
+        except SchemaError as exc:
+            await ctx.dead_letter("incidents.events", event.key, event.value, f"schema: {exc}")
+            return None
+        try:
+            deadline = lane_deadline(incident.lane.analysis_deadline_s, default_deadline)
+            return await decide(svc, incident, remaining_deadline(deadline, event.message.timestamp, time.time()))
+        except Exception as exc:
+            log.exception("analyze failed on incident event %s", incident.event_id)
+            await ctx.dead_letter("incidents.events", event.key, event.value, f"bug: {type(exc).__name__}")
+            return None
+
     async def analyze(stream: faust.StreamT) -> None:
         nonlocal service
         if service is None:
             service = AnalysisService(ctx.settings, ctx.pool)
         service.start()
-        async for event in stream.events():
-            try:
-                incident: IncidentEvent = ctx.codec.decode(event.value)
-            except SchemaError as exc:
-                await ctx.dead_letter("incidents.events", event.key, event.value, f"schema: {exc}")
-                continue
-            try:
-                deadline = lane_deadline(incident.lane.analysis_deadline_s, default_deadline)
-                budget = remaining_deadline(deadline, event.message.timestamp, time.time())
-                await analyze_one(ctx, service, incident, budget)
-            except Exception as exc:
-                log.exception("analyze failed on incident event %s", incident.event_id)
-                await ctx.dead_letter("incidents.events", event.key, event.value, f"bug: {type(exc).__name__}")
+        svc = service
+        async for events in ctx.batches(stream):
+            decisions = await asyncio.gather(*(one(svc, event) for event in events))
+            out = ctx.outbox()
+            for event, decision in zip(events, decisions, strict=True):
+                if decision is not None:
+                    with processing(event):
+                        await publish(out, decision.analysis, decision.started)
+            await out.flush()  # raises when the broker refused: the batch comes again
+            for decision in decisions:
+                if decision is not None:
+                    after_publish(ctx, svc, decision)
 
     return analyze

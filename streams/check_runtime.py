@@ -21,10 +21,10 @@ from typing import Any
 
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from alertstream.schemas.codec import Codec, SchemaError
-from alertstream.schemas.records import IncidentCommand, Silence
 
 from alertstream.config import Settings
+from alertstream.schemas.codec import Codec, SchemaError
+from alertstream.schemas.records import IncidentCommand, Silence
 
 from .announce import Routing, needs_tick
 from .context import StageContext, utcnow
@@ -56,6 +56,11 @@ def watchable(raw: dict[str, Any]) -> bool:
         raw.get("pending_due") or raw.get("silenced_by") or raw.get("status") == "resolved"
         or (raw.get("status") == "open" and raw.get("notified_at"))
     )
+
+
+def only_reminders(raw: dict[str, Any]) -> bool:
+    """Is a reminder the only thing time could bring this row (nothing held, muted or resolved)?"""
+    return raw.get("status") == "open" and not raw.get("pending_due") and not raw.get("silenced_by")
 
 
 class CheckRuntime:
@@ -101,9 +106,12 @@ class CheckRuntime:
         now, clock = utcnow(), time.monotonic()
         routing = Routing(self.lanes.lanes, self.silences)
         quiet_for = max(5.0, 5 * self.settings.check.tick_s)
+        # Without a lane that repeats, a notified open incident with nothing held or muted has nothing
+        # due: skip it on its raw row (loading every open incident each tick grew with their number).
+        reminders = any(lane.timing.repeat_interval > timedelta(0) for lane in self.lanes.lanes)
         for key in list(self._watch):
             raw = incidents.get(key)
-            if not raw or not watchable(raw):
+            if not raw or not watchable(raw) or (not reminders and only_reminders(raw)):
                 self._watch.discard(key)
                 continue
             if raw.get("partition", -1) not in actives or clock - self._ticked.get(key, 0.0) < quiet_for:

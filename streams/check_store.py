@@ -11,11 +11,12 @@ from typing import Any
 
 import faust
 import psycopg
+from psycopg_pool import AsyncConnectionPool
+
 from alertstream.schemas.codec import SchemaError
 from alertstream.schemas.records import IncidentEvent, Silence
 from alertstream.storage import incidents as incident_store
 from alertstream.storage import silences as silence_store
-from psycopg_pool import AsyncConnectionPool
 
 from .check import Agent
 from .context import StageContext

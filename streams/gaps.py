@@ -11,17 +11,22 @@ at or below it is a redelivery and is skipped; a record beyond the next one reve
 which is read straight from the broker and processed first. Both tables' rows for one
 partition share one changelog partition, written in order, so the marker and the state it
 vouches for are recovered together.
+
+A batch agent asks `admit` for the records of a batch and calls `commit` with the marks it
+returned once every admitted record's outputs are acknowledged and its rows are written.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, MutableMapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterable, MutableMapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from .context import processing
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +40,18 @@ class InputRecord:
     offset: int
     key: bytes | None
     value: bytes
+    # The group consumer's event this record came with (for a gap: the one that revealed it, of the
+    # same partition); its partition is where this record's table rows go.
+    event: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass
+class Admitted:
+    """A batch's records to process, in order, and the marks to write once they are finished:
+    mark -> (last offset, an event of that partition)."""
+
+    records: list[InputRecord]
+    marks: dict[str, tuple[int, Any]]
 
 
 class GapError(Exception):
@@ -55,9 +72,21 @@ class GapGuard:
         finishes a record (outputs acked, tables written) before asking for the next; only
         then is the record marked done."""
         async for event in events:
+            admitted = await self.admit([event])
+            for record in admitted.records:
+                yield record
+                self.commit({_mark(record.topic, record.partition): (record.offset, record.event)})
+
+    async def admit(self, events: Iterable[Any]) -> Admitted:
+        """The records of a batch of events, in offset order per partition, each once: redeliveries
+        dropped, gaps read from the broker and put before the record that revealed them. Nothing is
+        marked done here; `commit(admitted.marks)` does that once the records are finished."""
+        marks: dict[str, tuple[int, Any]] = {}
+        out: list[InputRecord] = []
+        for event in events:
             message = event.message
-            mark = f"{message.topic}:{message.partition}"
-            last = self.progress.get(mark)
+            mark = _mark(message.topic, message.partition)
+            last = marks[mark][0] if mark in marks else self.progress.get(mark)
             if last is not None and message.offset <= last:
                 self.redelivered += 1
                 continue
@@ -67,12 +96,19 @@ class GapGuard:
                 try:
                     async for missed in self._read(message.topic, message.partition, last + 1, message.offset):
                         self.filled += 1
-                        yield missed
-                        self.progress[mark] = missed.offset
+                        out.append(replace(missed, event=event))
+                        marks[mark] = (missed.offset, event)
                 except GapError as exc:  # keep the stage running; the loss is on record, loudly
                     log.error("input gap on %s[%d] not filled: %s", message.topic, message.partition, exc)
-            yield InputRecord(message.topic, message.partition, message.offset, event.key, event.value)
-            self.progress[mark] = message.offset
+            out.append(InputRecord(message.topic, message.partition, message.offset, event.key, event.value, event))
+            marks[mark] = (message.offset, event)
+        return Admitted(out, marks)
+
+    def commit(self, marks: dict[str, tuple[int, Any]]) -> None:
+        """Mark records done: only after their outputs are acknowledged and their rows written."""
+        for mark, (offset, event) in marks.items():
+            with processing(event):
+                self.progress[mark] = offset
 
     async def close(self) -> None:
         if self._consumer is not None:
@@ -101,7 +137,7 @@ class GapGuard:
                         want = msg.offset + 1
                         yield InputRecord(topic, partition, msg.offset, msg.key, msg.value)
                 return
-            except (GapError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, GapError, OSError) as exc:
                 log.warning("reading a gap failed (attempt %d of %d): %s", attempt, FETCH_ATTEMPTS, exc)
                 await self.close()
                 await asyncio.sleep(min(2.0 * attempt, 10.0))
@@ -113,3 +149,7 @@ class GapGuard:
             await consumer.start()
             self._consumer = consumer
         return self._consumer
+
+
+def _mark(topic: str, partition: int) -> str:
+    return f"{topic}:{partition}"

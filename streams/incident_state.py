@@ -50,10 +50,15 @@ class IncidentState:
     offsets: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
+        # What dataclasses.asdict gives, without its deep copy of every field (the incident agent
+        # writes one row per changed incident per batch).
+        data = {name: getattr(self, name) for name in _FIELD_NAMES}
         for key in _TIMES:
             data[key] = data[key].isoformat() if data[key] else None
         data["members"] = {fp: _member_json(m) for fp, m in self.members.items()}
+        data["labels"] = dict(self.labels)
+        data["silenced_by"] = list(self.silenced_by)
+        data["offsets"] = dict(self.offsets)
         return data
 
     @classmethod
@@ -73,7 +78,8 @@ class IncidentState:
         return offset >= 0 and offset <= self.offsets.get(topic, -1)
 
 
-_FIELDS = {f.name for f in dataclasses.fields(IncidentState)}
+_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(IncidentState))
+_FIELDS = set(_FIELD_NAMES)
 
 
 def _member_json(member: IncidentAlert) -> dict[str, Any]:

@@ -10,11 +10,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 
+from psycopg_pool import AsyncConnectionPool
+
 from alertstream.notify.retry import RETRY_TOPICS
 from alertstream.schemas.codec import Codec
 from alertstream.schemas.records import NotificationRetry
 from alertstream.storage import deliveries
-from psycopg_pool import AsyncConnectionPool
 
 Publish = Callable[[str, bytes, bytes], Awaitable[None]]  # topic, key, value
 

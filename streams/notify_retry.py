@@ -18,6 +18,7 @@ import logging
 from datetime import datetime
 
 import faust
+
 from alertstream.schemas.codec import SchemaError
 from alertstream.schemas.records import NotificationRetry
 

@@ -14,7 +14,9 @@ from alertstream.replay import ReplayError, parse_time
 from alertstream.schemas.records import AuditRef
 
 
-def _topic_refs(settings: Settings, since_ms: int | None, chain_prefix: str = "") -> Iterator[tuple[AuditRef, int, int]]:
+def _topic_refs(
+    settings: Settings, since_ms: int | None, chain_prefix: str = ""
+) -> Iterator[tuple[AuditRef, int, int]]:
     from alertstream.schemas.codec import Codec, SchemaError
     from alertstream.topic_reader import RangeReader
 

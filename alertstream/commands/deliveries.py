@@ -89,7 +89,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=cmd_list)
     retry = actions.add_parser("retry", help="send a failed or dead-lettered delivery again (once)")
-    retry.add_argument("key", metavar="ID", help="the delivery key (incident_id:version:channel, :update for a follow-up)")
+    retry.add_argument("key", metavar="ID",
+                       help="the delivery key (incident_id:version:channel, :update for a follow-up)")
     retry.set_defaults(handler=cmd_retry)
     redrive = actions.add_parser("redrive", help="hand every dead-lettered delivery back to the retry path")
     redrive.add_argument("--dlq", action="store_true", help="deliveries in notify.dlq (out of attempts or age)")

@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from alertstream.schemas.codec import Codec
-from alertstream.storage.db import open_pool
 from psycopg_pool import AsyncConnectionPool
 
 from alertstream.config import Settings
+from alertstream.schemas.codec import Codec
+from alertstream.storage.db import open_pool
 
 from ..publisher import Publisher
 

@@ -15,19 +15,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from alertstream.notify.base import ChannelConfig, Outbound
-from alertstream.notify.channels import channels_from_settings, summary, validate_channel
-from alertstream.notify.outbound import allow_list, make_outbound
-from alertstream.notify.probe import send_test
-from alertstream.storage import channels as store
-from alertstream.storage.sealed import keyring_for
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from alertstream.config import ConfigError
 from alertstream.errors import Permanent
+from alertstream.notify.base import ChannelConfig, Outbound
+from alertstream.notify.channels import channels_from_settings, summary, validate_channel
+from alertstream.notify.outbound import allow_list, make_outbound
+from alertstream.notify.probe import send_test
 from alertstream.secrets import Keyring
+from alertstream.storage import channels as store
+from alertstream.storage.sealed import keyring_for
 
 from ..responses import EdgeError, JSONResponse
 from . import ApiContext

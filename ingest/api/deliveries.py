@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import orjson
-from alertstream.storage import deliveries
-from alertstream.streams.notify_redrive import redrive
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+
+from alertstream.storage import deliveries
+from alertstream.streams.notify_redrive import redrive
 
 from ..publisher import OutRecord, PublishError
 from ..responses import EdgeError, JSONResponse

@@ -12,14 +12,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
 from alertstream.schemas.records import SEVERITIES
 from alertstream.storage import incidents as incident_store
 from alertstream.streams.actions import ActionError, submit_action
 from alertstream.streams.incidents import ACTIONS
 from alertstream.streams.lanes import LaneError, parse_duration
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from ..publisher import PublishError
 from ..responses import EdgeError, JSONResponse

@@ -16,18 +16,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from alertstream.storage import analyses
-from alertstream.storage import providers as store
-from alertstream.storage.sealed import keyring_for
-from alertstream.streams.analysis.base import ProviderConfig
-from alertstream.streams.analysis.registry import validate
-from alertstream.streams.lanes import LaneError, parse_duration
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from alertstream.config import ConfigError
 from alertstream.secrets import Secret
+from alertstream.storage import analyses
+from alertstream.storage import providers as store
+from alertstream.storage.sealed import keyring_for
+from alertstream.streams.analysis.base import ProviderConfig
+from alertstream.streams.analysis.registry import validate
+from alertstream.streams.lanes import LaneError, parse_duration
 
 from ..responses import EdgeError, JSONResponse
 from . import ApiContext

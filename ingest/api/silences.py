@@ -16,12 +16,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import orjson
-from alertstream.storage import silences as silence_store
-from alertstream.streams.actions import ActionError, expire_silence, publish_silence, silence_from_doc
-from alertstream.streams.silences import SilenceError, state_of
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+
+from alertstream.storage import silences as silence_store
+from alertstream.streams.actions import ActionError, expire_silence, publish_silence, silence_from_doc
+from alertstream.streams.silences import SilenceError, state_of
 
 from ..publisher import PublishError
 from ..responses import EdgeError, JSONResponse

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from alertstream.config import ConfigError
 from alertstream.notify.base import ChannelConfig
 from alertstream.notify.channels import channels_from_settings
 from alertstream.notify.outbound import allow_list, make_outbound
@@ -21,8 +22,6 @@ from alertstream.storage.sealed import keyring_for
 from alertstream.streams import actions
 from alertstream.streams.notify_redrive import redrive
 from alertstream.streams.silences import SilenceError
-
-from alertstream.config import ConfigError
 
 from ..api import ApiContext
 from ..publisher import OutRecord, PublishError

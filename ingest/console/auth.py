@@ -16,12 +16,13 @@ from datetime import timedelta
 from urllib.parse import quote
 
 import psycopg
-from alertstream.storage import console_users as users
 from psycopg_pool import PoolTimeout
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from alertstream.storage import console_users as users
 
 from . import passwords
 from .forms import FormError, read_form

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from alertstream.notify.channels import channels_from_settings, summary
-from alertstream.storage import channels as channel_store
-from alertstream.storage import deliveries as delivery_store
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
+
+from alertstream.notify.channels import channels_from_settings, summary
+from alertstream.storage import channels as channel_store
+from alertstream.storage import deliveries as delivery_store
 
 from . import actions
 from .forms import FormError, read_form

@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
 from alertstream.schemas.records import SEVERITIES
 from alertstream.storage import analyses
 from alertstream.storage import incidents as incident_store
 from alertstream.streams.incidents import ACTIONS, action_refused
-from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from ..api.incidents import parse_since
 from ..responses import EdgeError

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from psycopg_pool import AsyncConnectionPool
+
 from alertstream.schemas.records import SEVERITIES
 from alertstream.storage.incidents import STATUSES
-from psycopg_pool import AsyncConnectionPool
 
 
 @dataclass(frozen=True)

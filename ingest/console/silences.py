@@ -3,11 +3,12 @@ a form to create one, and a button to expire one."""
 
 from __future__ import annotations
 
-from alertstream.storage import silences as silence_store
-from alertstream.streams.silences import state_of
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
+
+from alertstream.storage import silences as silence_store
+from alertstream.streams.silences import state_of
 
 from . import actions
 from .forms import FormError, read_form

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 import orjson
+
 from alertstream.schemas.records import IncidentEvent
 
 V = TypeVar("V")

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from alertstream.schemas.records import Recommendation
 
 from alertstream.redaction import redact_text
+from alertstream.schemas.records import Recommendation
 
 CATEGORIES = (
     "memory", "disk", "cpu", "network", "process", "availability", "latency", "error-rate", "certificate", "general",

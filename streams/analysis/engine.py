@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from alertstream.schemas.records import IncidentEvent
 
 from alertstream.errors import PipelineError, Retryable
+from alertstream.schemas.records import IncidentEvent
 
 from . import local
 from .base import ProviderConfig

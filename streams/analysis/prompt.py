@@ -12,9 +12,9 @@ import hashlib
 from dataclasses import dataclass
 
 import orjson
-from alertstream.schemas.records import IncidentAlert, IncidentEvent
 
 from alertstream.redaction import redact_mapping, redact_text
+from alertstream.schemas.records import IncidentAlert, IncidentEvent
 
 from .contract import SCHEMA_TEXT, AnalysisOutput
 

@@ -7,12 +7,12 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from alertstream.storage import providers as store
 from psycopg_pool import AsyncConnectionPool
 
 from alertstream.errors import Permanent
 from alertstream.secrets import Keyring
 from alertstream.ssrf import AllowList, check_url
+from alertstream.storage import providers as store
 
 from . import anthropic, gemini, openai
 from .base import KINDS, LLM_KINDS, ProviderConfig, WireProtocol

@@ -20,13 +20,13 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
-from alertstream.schemas.records import Analysis, IncidentEvent
-from alertstream.storage import analyses as store
 from psycopg_pool import AsyncConnectionPool
 
 from alertstream.config import Settings
+from alertstream.schemas.records import Analysis, IncidentEvent
 from alertstream.secrets import Keyring
 from alertstream.ssrf import guarded_client
+from alertstream.storage import analyses as store
 
 from .engine import Analyzer, Outcome
 from .registry import load_active
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 # A lane whose stages include this asks for an update when the analysis misses the deadline.
 FOLLOW_UP_STAGE = "analyze-follow-up"
 MAX_BACKGROUND = 1000  # pending writes and late analyses; beyond it, records are dropped with a warning
+SAVE_BATCH = 500  # stored copies per transaction
 
 
 def analysis_id(event: IncidentEvent, update: bool = False) -> str:
@@ -114,6 +115,9 @@ class AnalysisService:
         self.analyzer = Analyzer(self.client, cache_ttl_s=settings.analysis.cache_ttl_s)
         self.tasks: set[asyncio.Task[Any]] = set()
         self._refresher: asyncio.Task[None] | None = None
+        # Stored copies waiting for the writer: one transaction per batch, not one per analysis.
+        self._unsaved: list[tuple[Analysis, Outcome | None]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         """Reload the active provider now and every refresh_s, in the background: no event waits for it."""
@@ -156,21 +160,36 @@ class AnalysisService:
     async def save(self, analysis: Analysis, outcome: Outcome | None) -> None:
         """The analysis row and its sealed prompt/response; a failure is logged, never raised:
         the record on the topic is the source of truth, this is its queryable copy."""
-        blobs = []
-        if outcome is not None and outcome.prompt:
-            blobs.append(store.Blob.of("prompt", outcome.prompt))
-        if outcome is not None and outcome.response:
-            blobs.append(store.Blob.of("response", outcome.response))
+        await self._save([(analysis, outcome)])
+
+    async def _save(self, items: list[tuple[Analysis, Outcome | None]]) -> None:
+        rows = []
+        for analysis, outcome in items:
+            blobs = []
+            if outcome is not None and outcome.prompt:
+                blobs.append(store.Blob.of("prompt", outcome.prompt))
+            if outcome is not None and outcome.response:
+                blobs.append(store.Blob.of("response", outcome.response))
+            rows.append((analysis, outcome.signature if outcome else "", blobs))
         try:
-            await store.save(await self.pool(), analysis, outcome.signature if outcome else "", blobs, self.keyring)
+            await store.save_many(await self.pool(), rows, self.keyring)
         except Exception as exc:
-            log.warning("storing analysis %s failed: %s: %s", analysis.analysis_id, type(exc).__name__, exc)
+            ids = ", ".join(a.analysis_id for a, _ in items[:3]) + (" …" if len(items) > 3 else "")
+            log.warning("storing %d analyses (%s) failed: %s: %s", len(items), ids, type(exc).__name__, exc)
 
     def record_later(self, analysis: Analysis, outcome: Outcome | None) -> None:
-        try:
-            self.spawn(self.save(analysis, outcome))
-        except OverflowError:
+        """Store a copy in the background; copies that arrive together are written together."""
+        if len(self._unsaved) >= MAX_BACKGROUND * SAVE_BATCH:
             log.warning("dropping the stored copy of analysis %s: too many pending writes", analysis.analysis_id)
+            return
+        self._unsaved.append((analysis, outcome))
+        if self._writer is None or self._writer.done():
+            self._writer = self.spawn(self._write_unsaved(), force=True)
+
+    async def _write_unsaved(self) -> None:
+        while self._unsaved:
+            batch, self._unsaved = self._unsaved[:SAVE_BATCH], self._unsaved[SAVE_BATCH:]
+            await self._save(batch)
 
     async def close(self) -> None:
         for task in list(self.tasks):

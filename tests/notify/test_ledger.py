@@ -95,3 +95,29 @@ async def test_requeue_hands_a_dead_letter_back_once(database_url: str) -> None:
         assert (await claim(pool, key, attempt=2)).should_send
     finally:
         await pool.close()
+
+
+async def test_a_batch_of_claims_decides_each_as_one_claim_would(database_url: str) -> None:
+    pool = await open_pool(database_url)
+    run = uuid.uuid4().hex
+
+    def request(incident: str, version: int = 1, attempt: int = 1) -> deliveries.ClaimRequest:
+        key = f"{incident}:{version}:c"
+        return deliveries.ClaimRequest(key, incident, version, "c", "webhook", "t", attempt, 60.0)
+
+    try:
+        done, busy, newer = f"done-{run}", f"busy-{run}", f"newer-{run}"
+        await deliveries.claim_many(pool, [request(done), request(busy), request(newer, version=2)])
+        assert await deliveries.record_outcomes(pool, [
+            deliveries.Outcome(f"{done}:1:c", "sent", 200, None, 1),
+            deliveries.Outcome(f"{newer}:2:c", "sent", 202, None, 1),
+            deliveries.Outcome(f"missing-{run}:1:c", "retrying", None, "http_503", 1),
+        ]) == [True, True, False]
+        claims = await deliveries.claim_many(pool, [
+            request(f"fresh-{run}"), request(done), request(busy), request(newer, version=1),
+        ])
+        assert [c.decision for c in claims] == ["send", "done", "busy", "superseded"]
+        assert claims[0].attempts == 1 and claims[2].wait_s > 0
+        assert (await claim(pool, f"{newer}:1:c", incident=newer)).decision == "done"  # superseded is final
+    finally:
+        await pool.close()

@@ -138,3 +138,14 @@ async def test_unreachable_redis_is_backend_unavailable() -> None:
         assert time.perf_counter() - start < 1.0  # the timeout caps redis-py's own retries
     finally:
         await client.aclose()
+
+
+async def test_concurrent_hits_share_a_round_trip_and_each_get_a_place(
+    redis_client: aioredis.Redis, redis_prefix: str
+) -> None:
+    import asyncio
+
+    backend = RedisBackend(redis_client, prefix=redis_prefix)
+    first = await asyncio.gather(*(backend.incr("k", 1, 60) for _ in range(10)))
+    assert sorted(first) == list(range(1, 11))
+    assert await asyncio.gather(backend.incr("k", 1, 60), backend.incr("other", 1, 60)) == [11, 1]

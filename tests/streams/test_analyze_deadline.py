@@ -10,14 +10,14 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+
+from alertstream.config import Settings
 from alertstream.schemas.codec import Codec
 from alertstream.schemas.records import Analysis
+from alertstream.secrets import Secret
 from alertstream.streams.analysis.base import ProviderConfig
 from alertstream.streams.analysis.service import FOLLOW_UP_STAGE, AnalysisService, parse_output_ref
 from alertstream.streams.analyze import analyze_one, lane_deadline, remaining_deadline
-
-from alertstream.config import Settings
-from alertstream.secrets import Secret
 
 from .analysis.fakes import Answer, FakeModel, fake_model
 from .analysis.incidents import alert, incident

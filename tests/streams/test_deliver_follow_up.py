@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+
+from alertstream.config import Settings
 from alertstream.notify.base import ChannelConfig, key_of
 from alertstream.schemas.records import Analysis, NotificationResult, NotificationRetry
 from alertstream.storage import deliveries
@@ -20,8 +22,6 @@ from alertstream.streams.analysis.service import FOLLOW_UP_STAGE
 from alertstream.streams.context import StageContext
 from alertstream.streams.deliver import FOLLOW_UP_NOT_ASKED, FOLLOW_UP_UNSUPPORTED, Notifier, not_notified
 from alertstream.streams.notify_redrive import redrive
-
-from alertstream.config import Settings
 
 from ..notify.factories import analysis
 from ..notify.harness import ROUTING_KEY

@@ -68,3 +68,16 @@ def test_a_gap_is_read_from_the_broker_before_the_record_that_revealed_it(broker
     taken = asyncio.run(run())
     assert taken == [(o, f"v{o}".encode()) for o in range(8)]
     assert guard.filled == 4 and progress == {f"{topic}:0": 7}
+
+
+def test_a_batch_is_admitted_whole_and_marked_only_on_commit() -> None:
+    progress = {"t:0": 1}
+    guard = GapGuard("127.0.0.1:1", progress)
+    batch = [_event("t", o) for o in (1, 2, 3, 2, 3, 4)] + [_event("t", 7, partition=1)]
+    admitted = asyncio.run(guard.admit(batch))
+    assert [(r.partition, r.offset) for r in admitted.records] == [(0, 2), (0, 3), (0, 4), (1, 7)]
+    assert admitted.records[0].event is batch[1]  # its table rows go to that event's partition
+    assert progress == {"t:0": 1}  # nothing is done until the batch's tables are written
+    assert guard.redelivered == 3
+    guard.commit(admitted.marks)
+    assert progress == {"t:0": 4, "t:1": 7}

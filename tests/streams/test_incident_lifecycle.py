@@ -6,6 +6,7 @@ import dataclasses
 from datetime import timedelta
 
 import pytest
+
 from alertstream.streams.incidents import (
     IncidentPolicy,
     action_refused,

@@ -94,3 +94,18 @@ def test_materiality() -> None:
     assert not is_material({"status": "firing", "severity": "warning"}, a)
     assert is_material({"status": "firing", "severity": "critical"}, a)
     assert is_material({"status": "resolved", "severity": "warning"}, a)
+
+
+def test_state_json_is_what_asdict_gives_with_times_as_text() -> None:
+    import dataclasses
+
+    state, _ = run(alert("a"), alert("b", at=timedelta(seconds=1)), alert("a", "resolved", at=timedelta(seconds=2)))
+    state = dataclasses.replace(state, silenced_by=["s1"], offsets={"alerts.changes": 7}, partition=2)
+    expected = dataclasses.asdict(state)
+    for key in ("opened_at", "updated_at", "resolved_at", "notified_at", "pending_due"):
+        expected[key] = expected[key].isoformat() if expected[key] else None
+    for member in expected["members"].values():
+        for key in ("starts_at", "ends_at"):
+            member[key] = member[key].isoformat() if member[key] else None
+    assert state.to_json() == expected
+    assert list(state.to_json()) == list(expected)  # same field order, same changelog bytes

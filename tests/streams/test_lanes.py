@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
 from alertstream.streams.lanes import (
     ALL_CLEAR,
     CATCH_ALL,

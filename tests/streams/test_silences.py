@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from alertstream.schemas.records import IncidentAlert, Silence, SilenceMatcher, WeeklyRecurrence
 from alertstream.streams.actions import silence_from_doc
 from alertstream.streams.silences import (

@@ -6,12 +6,12 @@ import copy
 
 import orjson
 import pytest
+
+from alertstream.errors import Permanent
 from alertstream.streams.analysis import anthropic, gemini, openai
 from alertstream.streams.analysis.budget import CircuitBreaker, TTLCache, signature
 from alertstream.streams.analysis.contract import ContractError, parse_output
 from alertstream.streams.analysis.prompt import build_prompt
-
-from alertstream.errors import Permanent
 
 from .fakes import GOOD
 from .incidents import alert, incident
@@ -135,9 +135,8 @@ def test_gemini_blocked_prompt_is_permanent() -> None:
 
 
 def test_openai_options_for_azure_style_gateways() -> None:
-    from alertstream.streams.analysis.base import ProviderConfig
-
     from alertstream.secrets import Secret
+    from alertstream.streams.analysis.base import ProviderConfig
 
     cfg = ProviderConfig("azure", "openai", "https://res.openai.azure.com/openai/deployments/gpt4o", "gpt-4o",
                          Secret("azure-key-XYZ"),

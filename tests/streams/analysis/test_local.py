@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from alertstream.schemas.records import IncidentEvent
 from alertstream.streams.analysis import local
 from alertstream.streams.analysis.contract import CATEGORIES, RECOMMENDATION_TYPES

@@ -14,9 +14,14 @@ import httpx
 import orjson
 import psycopg
 import pytest
+from starlette.applications import Starlette
+
+from alertstream.cli import main
+from alertstream.config import Settings
 from alertstream.ingest.api import ApiContext
 from alertstream.ingest.api.intelligence import routes
 from alertstream.schemas.codec import Codec
+from alertstream.secrets import Keyring, generate_key
 from alertstream.storage import analyses, providers, sealed
 from alertstream.storage.db import open_pool
 from alertstream.storage.incidents import write_timeline
@@ -25,11 +30,6 @@ from alertstream.streams.analysis import local
 from alertstream.streams.analysis.engine import Outcome
 from alertstream.streams.analysis.registry import load_active
 from alertstream.streams.analysis.service import to_record
-from starlette.applications import Starlette
-
-from alertstream.cli import main
-from alertstream.config import Settings
-from alertstream.secrets import Keyring, generate_key
 
 from ...components import test_database as fresh_database
 from .fakes import Answer, FakeModel, fake_model

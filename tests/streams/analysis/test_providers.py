@@ -10,12 +10,12 @@ from collections.abc import AsyncIterator, Iterator
 
 import orjson
 import pytest
-from alertstream.streams.analysis import local
-from alertstream.streams.analysis.base import ProviderConfig
-from alertstream.streams.analysis.engine import Analyzer
 
 from alertstream.secrets import Secret
 from alertstream.ssrf import guarded_client
+from alertstream.streams.analysis import local
+from alertstream.streams.analysis.base import ProviderConfig
+from alertstream.streams.analysis.engine import Analyzer
 
 from .fakes import GOOD, Answer, FakeModel, fake_model
 from .incidents import alert, incident

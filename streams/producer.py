@@ -1,0 +1,112 @@
+"""The stages' outputs go through one confluent-kafka producer per worker process.
+
+faust's own producer (aiokafka, pure Python) costs tens of microseconds per record and
+waits a broker round trip whenever a partition's batch is full; librdkafka takes a
+record in a few microseconds and batches in C. faust keeps producing the tables'
+changelogs; every stage output (events, refs, dead letters, retries) comes here.
+
+Keys are partitioned with murmur2, as aiokafka and the Java client do, so a key lands
+on the partition it always did whichever client wrote it (the incident table of a
+correlation key lives on one partition).
+
+A `Pending` counts one batch's records in flight: librdkafka reports each delivery
+on the poller thread, and the batch's waiter is woken once, when the last one is in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Producer
+
+from alertstream.config import KafkaSettings
+
+
+class OutputError(Exception):
+    """The broker did not acknowledge an output: the batch's inputs must not be marked done."""
+
+
+class Pending:
+    """Records of one batch not yet acknowledged. Deliveries arrive on the poller thread."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._lock = threading.Lock()
+        self._outstanding = 0
+        self._error: KafkaError | None = None
+        self._done: asyncio.Future[None] | None = None
+
+    def add(self) -> None:
+        with self._lock:
+            self._outstanding += 1
+
+    def delivered(self, err: KafkaError | None, _msg: object) -> None:
+        with self._lock:
+            self._outstanding -= 1
+            if err is not None and self._error is None:
+                self._error = err
+            wake = self._done if self._outstanding == 0 else None
+        if wake is not None:
+            self._loop.call_soon_threadsafe(_wake, wake)
+
+    async def wait(self) -> None:
+        """Until every record added so far is acknowledged; raises OutputError if one was refused."""
+        with self._lock:
+            if self._outstanding > 0:
+                self._done = self._loop.create_future()
+            done = self._done
+        if done is not None:
+            await done
+            self._done = None
+        if self._error is not None:
+            raise OutputError(f"broker refused an output: {self._error.name()}")
+
+
+def _wake(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+class OutputProducer:
+    def __init__(self, settings: KafkaSettings) -> None:
+        config: dict[str, Any] = {
+            **settings.producer_config(),
+            "partitioner": "murmur2_random",
+            # Outputs are awaited per batch, not per request: fill requests instead of sending each record.
+            "linger.ms": max(settings.linger_ms, 5),
+            # A worker is not the edge: keep retrying a slow broker well past the edge's answer deadline.
+            "message.timeout.ms": max(settings.publish_timeout_ms, 30_000),
+        }
+        self._producer = Producer(config)
+        self._stop = threading.Event()
+        self._poller = threading.Thread(target=self._poll_loop, name="stage-output-poller", daemon=True)
+        self._poller.start()
+
+    def _poll_loop(self) -> None:
+        while not self._stop.is_set():
+            self._producer.poll(0.05)
+
+    def produce(self, topic: str, key: bytes, value: bytes, headers: dict[str, bytes] | None,
+                pending: Pending) -> None:
+        pending.add()
+        extra: dict[str, str | bytes | None] | None = dict(headers) if headers else None
+        try:
+            self._producer.produce(topic, key=key, value=value, headers=extra, on_delivery=pending.delivered)
+        except BufferError:
+            # librdkafka's queue is full: let deliveries drain it, then try once more.
+            self._producer.poll(1.0)
+            try:
+                self._producer.produce(topic, key=key, value=value, headers=extra, on_delivery=pending.delivered)
+            except (BufferError, KafkaException) as exc:
+                pending.delivered(KafkaError(KafkaError._QUEUE_FULL), None)
+                raise OutputError(f"could not queue an output for {topic}: {exc}") from exc
+        except KafkaException as exc:
+            pending.delivered(exc.args[0] if exc.args else KafkaError(KafkaError._FAIL), None)
+            raise OutputError(f"could not queue an output for {topic}: {exc}") from exc
+
+    def close(self, timeout: float = 10.0) -> None:
+        self._producer.flush(timeout)
+        self._stop.set()
+        self._poller.join(timeout=1)

@@ -65,6 +65,11 @@ class StageContext:
             self._http = httpx.AsyncClient(follow_redirects=False, limits=httpx.Limits(max_connections=50))
         return self._http
 
+    def topic_name(self, topic: str) -> str:
+        """Where a stage's output for `topic` goes: the topic itself in production, `shadow.<topic>`
+        in the shadow app (streams/shadow.py); a topic this app lacks is a KeyError, never production."""
+        return str(self.topics[topic].get_topic_name())
+
     def producer(self) -> OutputProducer:
         """One producer for every output of this process (streams/producer.py), opened on first use."""
         if self._producer is None:
@@ -152,7 +157,7 @@ class Outbox:
         return value
 
     async def send_raw(self, topic: str, key: bytes, value: bytes, headers: dict[str, bytes] | None = None) -> None:
-        self.ctx.producer().produce(topic, key, value, headers, self._pending)
+        self.ctx.producer().produce(self.ctx.topic_name(topic), key, value, headers, self._pending)
         self._count += 1
 
     async def ref(

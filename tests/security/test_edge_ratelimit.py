@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import time
 
 import httpx
@@ -28,6 +29,12 @@ TIGHT = '{"prefixes": {"/alerts/": 3}}'
 def client_for(app, peer: str, headers: dict[str, str] | None = None) -> httpx.AsyncClient:  # type: ignore[no-untyped-def]
     transport = httpx.ASGITransport(app=app, client=(peer, 1234))
     return httpx.AsyncClient(transport=transport, base_url="http://edge", headers=headers or {})
+
+
+def fresh_ip() -> str:
+    """A client address of its own: counters live in the session's Redis (shared across runs in the
+    same minute), so a fixed address would start with an earlier run's count."""
+    return f"198.18.{secrets.randbelow(256)}.{secrets.randbelow(254) + 1}"
 
 
 def not_near_a_window_edge() -> None:
@@ -87,12 +94,13 @@ async def test_identity_is_the_key_else_the_client_ip(settings: Settings, databa
     limits = '{"prefixes": {"/alerts/": 2}}'
     one, two = new_api_key(database_url), new_api_key(database_url)
     async with edge_client(with_edge(settings, rate_limits=limits)) as (app, _):
-        async with client_for(app, "192.0.2.1", key_headers(one)) as a, \
-                client_for(app, "192.0.2.1", key_headers(two)) as b:
+        shared_ip = fresh_ip()
+        async with client_for(app, shared_ip, key_headers(one)) as a, \
+                client_for(app, shared_ip, key_headers(two)) as b:
             assert [(await a.post("/alerts/webhook/", json=ALERT)).status_code for _ in range(3)] == [202, 202, 429]
             assert (await b.post("/alerts/webhook/", json=ALERT)).status_code == 202  # same IP, other key
         # Without a key (GET /alerts/webhook/ is open) the client address is the identity.
-        async with client_for(app, "192.0.2.7") as x, client_for(app, "192.0.2.8") as y:
+        async with client_for(app, fresh_ip()) as x, client_for(app, fresh_ip()) as y:
             assert [(await x.get("/alerts/webhook/")).status_code for _ in range(3)] == [200, 200, 429]
             assert (await y.get("/alerts/webhook/")).status_code == 200
 
@@ -102,13 +110,13 @@ async def test_forwarded_for_only_from_trusted_proxies(settings: Settings) -> No
     edge = with_edge(settings, rate_limits='{"prefixes": {"/alerts/": 1}}', trusted_proxies=("10.0.0.0/8",))
     async with edge_client(edge) as (app, _):
         async with client_for(app, "10.1.2.3") as proxy:
-            for client in ("198.51.100.1", "198.51.100.2"):  # distinct clients behind our proxy
+            for client in (fresh_ip(), fresh_ip()):  # distinct clients behind our proxy
                 xff = {"X-Forwarded-For": f"6.6.6.6, {client}"}
                 assert (await proxy.get("/alerts/webhook/", headers=xff)).status_code == 200
                 assert (await proxy.get("/alerts/webhook/", headers=xff)).status_code == 429
-        async with client_for(app, "203.0.113.9") as outsider:  # not a proxy: its header is ignored
-            assert (await outsider.get("/alerts/webhook/", headers={"X-Forwarded-For": "1.1.1.1"})).status_code == 200
-            spoofed = await outsider.get("/alerts/webhook/", headers={"X-Forwarded-For": "1.1.1.2"})
+        async with client_for(app, fresh_ip()) as outsider:  # not a proxy: its header is ignored
+            assert (await outsider.get("/alerts/webhook/", headers={"X-Forwarded-For": fresh_ip()})).status_code == 200
+            spoofed = await outsider.get("/alerts/webhook/", headers={"X-Forwarded-For": fresh_ip()})
             assert spoofed.status_code == 429
 
 

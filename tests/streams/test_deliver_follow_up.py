@@ -47,13 +47,31 @@ def test_which_analyses_are_notified(stages: tuple[str, ...], follow_up: bool, m
 
 
 class RecordingContext(StageContext):
-    """The notify stage's context with every publish recorded instead of sent."""
+    """The notify stage's context with every output recorded instead of sent: through the batch
+    outbox's producer (what the stage uses) and through the context's own one-record methods."""
 
     def __init__(self, settings: Settings, channels: dict[str, ChannelConfig]) -> None:
         super().__init__(settings, {}, channels)
         self.sent: list[tuple[str, Any]] = []
         self.raw: list[tuple[str, bytes, bytes]] = []
         self.refs: list[dict[str, Any]] = []
+
+    def producer(self) -> Any:
+        return self
+
+    def topic_name(self, topic: str) -> str:
+        return topic
+
+    def produce(self, topic: str, key: bytes, value: bytes, headers: dict[str, bytes] | None, pending: Any) -> None:
+        """OutputProducer.produce, acknowledged at once."""
+        self.raw.append((topic, key, value))
+        record = self.codec.decode(value)
+        if topic == "audit.refs":
+            self.refs.append({"output_ref": record.output_ref, "status": record.status, "error": record.error})
+        else:
+            self.sent.append((topic, record))
+        pending.add()
+        pending.delivered(None, None)
 
     async def send(self, topic: str, key: str, record: Any) -> bytes:
         self.sent.append((topic, record))

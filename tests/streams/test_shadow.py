@@ -31,6 +31,11 @@ def test_shadow_app_runs_check_and_analyze_only_on_shadow_topics() -> None:
     assert isinstance(ctx, ShadowContext)
     assert all(topic.get_topic_name().startswith("shadow.") for topic in ctx.topics.values())
     assert "notifications.results" not in ctx.topics and "silences" not in ctx.topics
+    # Batch outputs go through one producer by topic name: the stages' names map to the shadow topics.
+    assert ctx.topic_name("incidents.events") == "shadow.incidents.events"
+    assert ctx.topic_name("audit.refs") == "shadow.audit.refs"
+    with pytest.raises(KeyError):
+        ctx.topic_name("notifications.results")
     with pytest.raises(Permanent, match="never touches PostgreSQL"):
         asyncio.run(ctx.pool())
 
@@ -40,6 +45,7 @@ def test_production_app_keeps_its_topics_and_stages() -> None:
     names = set(app.agents)
     assert {"check_dedup", "check_actions", "check_incidents", "analyze", "notify", "store_audit_refs"} <= names
     assert not any(t.startswith("shadow.") for t in _subscribed(app))
+    assert app.stage_context.topic_name("incidents.events") == "incidents.events"
 
 
 def test_local_analysis_service_never_loads_a_provider_nor_stores() -> None:

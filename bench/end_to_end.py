@@ -60,7 +60,7 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def run(stack: Stack, *, alerts_per_s: int, duration_s: float, alerts_per_request: int = 10,
-        partitions: int = 6, drain_s: float = 60) -> dict[str, Any]:
+        partitions: int = 6, drain_s: float = 60, workers: int = 1) -> dict[str, Any]:
     run_id = uuid.uuid4().hex[:6]
     port = free_port()
     out = stack.workdir / "arrivals.json"
@@ -71,11 +71,12 @@ def run(stack: Stack, *, alerts_per_s: int, duration_s: float, alerts_per_reques
             [sys.executable, "-m", "bench.receiver", "--port", str(port), "--out", str(out)])
         running.callback(_stop, receiver, signal.SIGTERM)
         wait_for_port("127.0.0.1", port, 10, "bench receiver")
-        worker = alertstream_process("worker", env, stack.workdir / "worker.log")
-        running.callback(_stop, worker, signal.SIGINT)
+        for n in range(workers):  # one consumer group: they share the partitions
+            worker = alertstream_process("worker", env, stack.workdir / f"worker-{n}.log")
+            running.callback(_stop, worker, signal.SIGINT)
         edge = uvicorn_app("alertstream.ingest.app:app_from_env", env, stack.workdir / "edge-e2e.log")
         running.callback(edge.stop)
-        time.sleep(8)  # the worker's group join (rebalance timeout) before load starts
+        time.sleep(8 + 4 * (workers - 1))  # the workers' group join (rebalance timeout) before load starts
         headers = {"Authorization": f"Bearer {stack.api_key}"} if stack.api_key else {}
 
         def body(i: int) -> bytes:
@@ -104,6 +105,7 @@ def run(stack: Stack, *, alerts_per_s: int, duration_s: float, alerts_per_reques
     kept_up = [name for name in sent if name in arrivals and arrivals[name] <= load_end + 2.0]
     return {
         "offered_alerts_per_s": alerts_per_s,
+        "worker_processes": workers,
         "duration_s": duration_s,
         "alerts_sent": len(sent),
         "alerts_notified": len(latencies),

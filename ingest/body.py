@@ -6,6 +6,8 @@ from typing import Any
 
 from starlette.requests import Request
 
+from alertstream.storage.db import holds_nul
+
 from .jsonlimits import JSONLimitError, loads_strict
 from .responses import EdgeError
 
@@ -45,14 +47,8 @@ def decode_json_object(raw: bytes) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise EdgeError(400, f"a JSON object is expected, got {type(payload).__name__}")
     # JSON can only carry NUL as the escape \u0000: the cheap byte search spares every other body the walk.
-    if b"\\u0000" in raw and _holds_nul(payload):
+    if b"\\u0000" in raw and holds_nul(payload):
         raise EdgeError(400, "a string holds NUL (\\u0000), which the incident store cannot keep")
     return payload
 
 
-def _holds_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    return isinstance(value, list) and any(_holds_nul(v) for v in value)

@@ -18,6 +18,7 @@ from alertstream.schemas.codec import Codec
 from alertstream.schemas.records import IncidentCommand, Silence, SilenceMatcher, WeeklyRecurrence
 from alertstream.storage import incidents as incident_store
 from alertstream.storage import silences as silence_store
+from alertstream.storage.db import holds_nul
 
 from .incidents import action_refused
 from .lanes import LaneError, parse_duration
@@ -89,13 +90,6 @@ def _time(raw: Any, what: str) -> datetime:
     return parsed
 
 
-def _holds_nul(value: Any) -> bool:
-    """Whether any string in a JSON document holds NUL, which PostgreSQL text cannot store. Pure."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    return isinstance(value, list) and any(_holds_nul(v) for v in value)
 
 
 def silence_from_doc(doc: Any, *, author: str, now: datetime) -> Silence:
@@ -106,7 +100,7 @@ def silence_from_doc(doc: Any, *, author: str, now: datetime) -> Silence:
     unknown = set(doc) - {"matchers", "starts_at", "ends_at", "duration", "weekly", "comment", "author"}
     if unknown:
         raise SilenceError(f"unknown field(s): {', '.join(sorted(unknown))}")
-    if _holds_nul(doc):
+    if holds_nul(doc):
         raise SilenceError("a silence cannot hold a NUL character")
     starts_at = _time(doc["starts_at"], "starts_at") if doc.get("starts_at") else now
     ends_at = _time(doc["ends_at"], "ends_at") if doc.get("ends_at") else None

@@ -67,16 +67,6 @@ class GapGuard:
         self.redelivered = 0
         self._consumer: AIOKafkaConsumer | None = None
 
-    async def records(self, events: Any) -> AsyncIterator[InputRecord]:
-        """The input stream's records in offset order per partition, each once. The caller
-        finishes a record (outputs acked, tables written) before asking for the next; only
-        then is the record marked done."""
-        async for event in events:
-            admitted = await self.admit([event])
-            for record in admitted.records:
-                yield record
-                self.commit({_mark(record.topic, record.partition): (record.offset, record.event)})
-
     async def admit(self, events: Iterable[Any]) -> Admitted:
         """The records of a batch of events, in offset order per partition, each once: redeliveries
         dropped, gaps read from the broker and put before the record that revealed them. Nothing is

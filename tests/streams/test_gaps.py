@@ -18,13 +18,11 @@ def _event(topic: str, offset: int, partition: int = 0) -> SimpleNamespace:
                            key=f"k{offset}".encode(), value=f"v{offset}".encode())
 
 
-async def _events(items):
-    for item in items:
-        yield item
-
-
 async def _take(guard: GapGuard, events) -> list[tuple[int, bytes]]:
-    return [(r.offset, r.value) async for r in guard.records(_events(events))]
+    """One batch through the guard, as an agent takes it: admit, finish, commit the marks."""
+    admitted = await guard.admit(events)
+    guard.commit(admitted.marks)
+    return [(r.offset, r.value) for r in admitted.records]
 
 
 def test_redelivered_offsets_are_skipped_and_the_mark_moves_on_finish() -> None:

@@ -233,12 +233,31 @@ R = TypeVar("R")
 
 
 def to_avro(record: Any) -> Any:
-    """Dataclass tree -> plain dicts/lists, the shape fastavro writes."""
-    if dataclasses.is_dataclass(record):
-        return {f.name: to_avro(getattr(record, f.name)) for f in dataclasses.fields(record)}
-    if isinstance(record, list):
-        return [to_avro(item) for item in record]
-    return record
+    """Dataclass tree -> plain dicts/lists, the shape fastavro writes. Every record is encoded
+    through here, so each class's fields are looked up once (_field_plan), not per record."""
+    plan = _field_plan(type(record))
+    if plan is None:
+        return [to_avro(item) for item in record] if isinstance(record, list) else record
+    out: dict[str, Any] = {}
+    for name, shape in plan:
+        value = getattr(record, name)
+        if shape is None or value is None:
+            out[name] = value
+        elif shape == "one":
+            out[name] = to_avro(value)
+        else:
+            out[name] = [to_avro(item) for item in value]
+    return out
+
+
+@cache
+def _field_plan(cls: type) -> tuple[tuple[str, str | None], ...] | None:
+    """Each field of a record class, with 'one'/'many' where it holds records (see _nested_fields);
+    None for anything that is not a record class."""
+    if not dataclasses.is_dataclass(cls):
+        return None
+    nested = _nested_fields(cls)
+    return tuple((f.name, nested[f.name][0] if f.name in nested else None) for f in dataclasses.fields(cls))
 
 
 @cache
@@ -255,10 +274,15 @@ def _nested_fields(cls: type) -> dict[str, tuple[str, type]]:
     return nested
 
 
+@cache
+def _field_names(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in dataclasses.fields(cls))
+
+
 def from_avro(cls: type[R], data: dict[str, Any]) -> R:
     """Plain dicts from fastavro -> the dataclass tree (unknown keys are ignored)."""
     nested = _nested_fields(typing.cast(type, cls))
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    names = _field_names(typing.cast(type, cls))
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         if key not in names:

@@ -27,6 +27,7 @@ from alertstream.notify.base import ChannelConfig
 from alertstream.schemas.codec import Codec
 from alertstream.storage.db import open_pool
 
+from .changelog import BATCH_CHANGELOG
 from .producer import OutputProducer, Pending
 
 log = logging.getLogger(__name__)
@@ -84,12 +85,20 @@ class StageContext:
         if self._pool is not None:
             await self._pool.close()
 
-    def batches(self, stream: faust.StreamT) -> AsyncIterator[Sequence[faust.EventT]]:
-        """The stream's events in batches (ALERTSTREAM_STAGE_BATCH_SIZE / _SECONDS); faust acks a
-        batch's events once the loop body that took it has finished."""
+    async def batches(self, stream: faust.StreamT) -> AsyncIterator[Sequence[faust.EventT]]:
+        """The stream's events in batches (ALERTSTREAM_STAGE_BATCH_SIZE / _SECONDS). The table
+        changes the loop body makes go through this process's producer (streams/changelog.py);
+        once the body has finished they are awaited, and only then does faust ack the batch's
+        events. Raises OutputError (nothing acked) when the broker refused one."""
         worker = self.settings.worker
-        return stream.take_events(  # type: ignore[attr-defined]  # faust's Stream has it, StreamT does not say
-            worker.stage_batch_size, within=worker.stage_batch_seconds)
+        loop = asyncio.get_running_loop()
+        async for events in stream.take_events(  # type: ignore[attr-defined]  # StreamT does not declare it
+                worker.stage_batch_size, within=worker.stage_batch_seconds):
+            changes = Pending(loop)
+            BATCH_CHANGELOG.set(changes)
+            yield events
+            BATCH_CHANGELOG.set(None)
+            await changes.wait()
 
     def outbox(self) -> Outbox:
         return Outbox(self)

@@ -2,8 +2,9 @@
 
 faust's own producer (aiokafka, pure Python) costs tens of microseconds per record and
 waits a broker round trip whenever a partition's batch is full; librdkafka takes a
-record in a few microseconds and batches in C. faust keeps producing the tables'
-changelogs; every stage output (events, refs, dead letters, retries) comes here.
+record in a few microseconds and batches in C. Every stage output (events, refs, dead
+letters, retries) comes here, and so do the table changes batch agents make
+(streams/changelog.py); faust's producer is left with the writes outside a batch.
 
 Keys are partitioned with murmur2, as aiokafka and the Java client do, so a key lands
 on the partition it always did whichever client wrote it (the incident table of a
@@ -88,17 +89,20 @@ class OutputProducer:
         while not self._stop.is_set():
             self._producer.poll(0.05)
 
-    def produce(self, topic: str, key: bytes, value: bytes, headers: dict[str, bytes] | None,
-                pending: Pending) -> None:
+    def produce(self, topic: str, key: bytes | None, value: bytes | None, headers: dict[str, bytes] | None,
+                pending: Pending, partition: int | None = None) -> None:
+        """Queue one record; partition=None picks it by key (murmur2)."""
         pending.add()
-        extra: dict[str, str | bytes | None] | None = dict(headers) if headers else None
+        extra: dict[str, Any] = {"headers": dict(headers)} if headers else {}
+        if partition is not None:
+            extra["partition"] = partition
         try:
-            self._producer.produce(topic, key=key, value=value, headers=extra, on_delivery=pending.delivered)
+            self._producer.produce(topic, key=key, value=value, on_delivery=pending.delivered, **extra)
         except BufferError:
             # librdkafka's queue is full: let deliveries drain it, then try once more.
             self._producer.poll(1.0)
             try:
-                self._producer.produce(topic, key=key, value=value, headers=extra, on_delivery=pending.delivered)
+                self._producer.produce(topic, key=key, value=value, on_delivery=pending.delivered, **extra)
             except (BufferError, KafkaException) as exc:
                 pending.delivered(KafkaError(KafkaError._QUEUE_FULL), None)
                 raise OutputError(f"could not queue an output for {topic}: {exc}") from exc

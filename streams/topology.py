@@ -31,6 +31,7 @@ from alertstream.notify.retry import RETRY_TOPICS
 from alertstream.schemas.topics import TOPICS
 
 from .analyze import make_analyze_agent
+from .changelog import BatchChangelogTable
 from .check import make_actions_agent, make_dedup_agent, make_incident_agent
 from .check_runtime import CheckRuntime
 from .check_store import make_check_storage_agents
@@ -73,6 +74,7 @@ def build_app(settings: Settings, *, shadow: bool = False) -> faust.App:
         web_port=worker.web_port or 6066,
         web_in_thread=False,
         TableManager=ChangelogTableManager,  # recovery reads each changelog to its real end
+        Table=BatchChangelogTable,  # a batch's table changes go through the stages' producer
     )
     # Keyed by the production name: a stage sends to "incidents.events" and, in the shadow app,
     # it lands on shadow.incidents.events; a topic the shadow app lacks is a KeyError, never production.
@@ -96,6 +98,8 @@ def build_app(settings: Settings, *, shadow: bool = False) -> faust.App:
     # The last input offset each check agent finished, per partition: streams/gaps.py.
     progress = app.Table("check_progress", default=None, partitions=kafka.partitions, schema=json_schema)
     guard = GapGuard(kafka.bootstrap_servers, progress)
+    for table in (alert_state, incidents, ctx.chains, progress):
+        cast(BatchChangelogTable, table).outputs = ctx.producer
     app.agent(topics["alerts.normalized"], name="check_dedup")(make_dedup_agent(ctx, alert_state, check, guard))
     if not shadow:  # operator actions are production's; a replay has none
         actions = app.topic("incidents.actions", "incidents.commands", key_type=bytes, value_type=bytes)

@@ -23,21 +23,30 @@ from .stack import Stack, alertstream_process, uvicorn_app
 
 GROUP = "alertstream-bench"
 STAGE_TOPICS = ("alerts.normalized", "alerts.changes", "incidents.events", "incidents.analyses")
+# Read only by the worker's storage agents, which share its consumer (and so pace it too).
+STORED_TOPICS = ("audit.refs", "notifications.results")
 
 
 def lag(bootstrap: str, partitions: int) -> int:
-    """Records the worker's group has not committed yet, across the stage topics."""
+    """Records the worker's group has not committed yet, across the topics it reads."""
+    return sum(lag_by_topic(bootstrap, partitions).values())
+
+
+def lag_by_topic(bootstrap: str, partitions: int) -> dict[str, int]:
+    """Each stage topic's uncommitted records: the first stage with a backlog is the one that paces
+    the rest (the stages downstream of it can only show what it let through)."""
     admin = AdminClient({"bootstrap.servers": bootstrap})
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-lag-probe"})
     try:
-        request = [ConsumerGroupTopicPartitions(GROUP, [TopicPartition(t, p) for t in STAGE_TOPICS
+        topics = STAGE_TOPICS + STORED_TOPICS
+        request = [ConsumerGroupTopicPartitions(GROUP, [TopicPartition(t, p) for t in topics
                                                         for p in range(partitions)])]
         committed = admin.list_consumer_group_offsets(request)[GROUP].result().topic_partitions
-        total = 0
+        totals = dict.fromkeys(topics, 0)
         for tp in committed:
             high = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=5)[1]
-            total += max(0, high - max(tp.offset, 0))
-        return total
+            totals[tp.topic] += max(0, high - max(tp.offset, 0))
+        return totals
     finally:
         consumer.close()
 
@@ -92,7 +101,7 @@ def run(stack: Stack, *, alerts_per_s: int, duration_s: float, alerts_per_reques
         acks = asyncio.run(open_loop("127.0.0.1", edge.port, "/alerts/webhook/", headers, body, rate=rate,
                                      duration_s=duration_s, alerts_per_request=alerts_per_request, on_sent=on_sent))
         load_end = time.time()
-        lag_at_end = lag(stack.bootstrap, partitions)
+        lag_at_end = lag_by_topic(stack.bootstrap, partitions)
         deadline = time.monotonic() + drain_s
         while time.monotonic() < deadline and lag(stack.bootstrap, partitions) > 0:
             time.sleep(1)
@@ -115,5 +124,6 @@ def run(stack: Stack, *, alerts_per_s: int, duration_s: float, alerts_per_reques
         "ack": acks.summary(),
         "e2e_latency_p50_ms": round(percentile(latencies, 50) * 1000, 1),
         "e2e_latency_p99_ms": round(percentile(latencies, 99) * 1000, 1),
-        "lag_at_end_of_load": lag_at_end,
+        "lag_at_end_of_load": sum(lag_at_end.values()),
+        "lag_at_end_by_topic": lag_at_end,
     }

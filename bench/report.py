@@ -98,7 +98,7 @@ def render(results: dict[str, Any]) -> str:
         lines += ["", "## End to end", "", "| measure | value |", "| --- | --- |"]
         for key in ("offered_alerts_per_s", "duration_s", "alerts_sent", "alerts_notified",
                     "alerts_notified_by_load_end_plus_2s", "sustained_alerts_per_s", "notified_within_2s",
-                    "e2e_latency_p50_ms", "e2e_latency_p99_ms", "lag_at_end_of_load"):
+                    "e2e_latency_p50_ms", "e2e_latency_p99_ms", "lag_at_end_of_load", "lag_at_end_by_topic"):
             lines.append(f"| {key} | {e2e.get(key)} |")
         lines.append(f"| ack p50 / p99 ms | {e2e['ack']['latency_p50_ms']} / {e2e['ack']['latency_p99_ms']} |")
     worker = results.get("worker")

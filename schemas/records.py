@@ -235,7 +235,7 @@ R = TypeVar("R")
 def to_avro(record: Any) -> Any:
     """Dataclass tree -> plain dicts/lists, the shape fastavro writes. Every record is encoded
     through here, so each class's fields are looked up once (_field_plan), not per record."""
-    plan = _field_plan(type(record))
+    plan = _field_plan(record.__class__)
     if plan is None:
         return [to_avro(item) for item in record] if isinstance(record, list) else record
     out: dict[str, Any] = {}

@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from alertstream.config import Settings
 from alertstream.edge_chain import EdgeChain
+from alertstream.heap import freeze_startup_heap
 from alertstream.ids import new_id
 from alertstream.logs import trace_context
 from alertstream.metrics import CONTENT_TYPE_LATEST, EdgeMetrics, render
@@ -264,5 +265,8 @@ def create_app(settings: Settings, publisher: Publisher | None = None, readiness
 
 
 def app_from_env() -> Starlette:
-    """uvicorn factory: each edge worker process builds its settings once, here."""
-    return create_app(Settings.from_env())
+    """uvicorn factory: each edge worker process builds its settings and app once, here, and then
+    keeps what it built out of the garbage collector's way (alertstream/heap.py)."""
+    app = create_app(Settings.from_env())
+    freeze_startup_heap()
+    return app

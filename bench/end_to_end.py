@@ -1,5 +1,6 @@
 """Bench 2: a fixed offered load for a fixed time through edge -> check -> analyze (local)
--> notify (webhook to a local receiver). Every alert is new, so each one is notified."""
+-> notify (webhook to a local receiver), with the storage consumer in a process of its own
+(`worker --no-store` + `store`). Every alert is new, so each one is notified."""
 
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ from .stack import Stack, alertstream_process, uvicorn_app
 
 GROUP = "alertstream-bench"
 STAGE_TOPICS = ("alerts.normalized", "alerts.changes", "incidents.events", "incidents.analyses")
-# Read only by the worker's storage agents, which share its consumer (and so pace it too).
+# Read only by the worker's storage consumer, in a group of its own (streams/storage_consumer.py).
 STORED_TOPICS = ("audit.refs", "notifications.results")
+STORE_GROUP = f"{GROUP}-store"
 
 
 def lag(bootstrap: str, partitions: int) -> int:
@@ -38,14 +40,14 @@ def lag_by_topic(bootstrap: str, partitions: int) -> dict[str, int]:
     admin = AdminClient({"bootstrap.servers": bootstrap})
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-lag-probe"})
     try:
-        topics = STAGE_TOPICS + STORED_TOPICS
-        request = [ConsumerGroupTopicPartitions(GROUP, [TopicPartition(t, p) for t in topics
-                                                        for p in range(partitions)])]
-        committed = admin.list_consumer_group_offsets(request)[GROUP].result().topic_partitions
-        totals = dict.fromkeys(topics, 0)
-        for tp in committed:
-            high = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=5)[1]
-            totals[tp.topic] += max(0, high - max(tp.offset, 0))
+        totals: dict[str, int] = {}
+        for group, topics in ((GROUP, STAGE_TOPICS), (STORE_GROUP, STORED_TOPICS)):
+            request = [ConsumerGroupTopicPartitions(group, [TopicPartition(t, p) for t in topics
+                                                            for p in range(partitions)])]
+            committed = admin.list_consumer_group_offsets(request)[group].result().topic_partitions
+            for tp in committed:
+                high = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=5)[1]
+                totals[tp.topic] = totals.get(tp.topic, 0) + max(0, high - max(tp.offset, 0))
         return totals
     finally:
         consumer.close()
@@ -81,8 +83,11 @@ def run(stack: Stack, *, alerts_per_s: int, duration_s: float, alerts_per_reques
         running.callback(_stop, receiver, signal.SIGTERM)
         wait_for_port("127.0.0.1", port, 10, "bench receiver")
         for n in range(workers):  # one consumer group: they share the partitions
-            worker = alertstream_process("worker", env, stack.workdir / f"worker-{n}.log")
+            worker = alertstream_process("worker", env, stack.workdir / f"worker-{n}.log", "--no-store")
             running.callback(_stop, worker, signal.SIGINT)
+        # PostgreSQL copies in a process of their own, as streams/storage_consumer.py suggests for a busy host.
+        store = alertstream_process("store", env, stack.workdir / "store.log")
+        running.callback(_stop, store, signal.SIGTERM)
         edge = uvicorn_app("alertstream.ingest.app:app_from_env", env, stack.workdir / "edge-e2e.log")
         running.callback(edge.stop)
         time.sleep(8 + 4 * (workers - 1))  # the workers' group join (rebalance timeout) before load starts

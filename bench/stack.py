@@ -133,9 +133,9 @@ def uvicorn_app(target: str, env: dict[str, str], log: Path) -> Server:
     return Server(proc, port)
 
 
-def alertstream_process(command: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def alertstream_process(command: str, env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "alertstream", command], env=env, stdout=open(log, "wb"),  # noqa: SIM115
+        [sys.executable, "-m", "alertstream", command, *args], env=env, stdout=open(log, "wb"),  # noqa: SIM115
         stderr=subprocess.STDOUT,
     )
 

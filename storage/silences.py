@@ -1,6 +1,6 @@
 """Silences in PostgreSQL (table silences, migration 0002): the queryable copy of the
 compacted `silences` topic, written by the edge API and the CLI when they publish and by
-the worker's storage agent from the topic (idempotent: the newer updated_at wins)."""
+the worker's storage consumer from the topic (idempotent: the newer updated_at wins)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Batched writes of what the topics carry into PostgreSQL (the storage agent's I/O)."""
+"""Batched writes of what the topics carry into PostgreSQL (the storage consumer's I/O, streams/storage_consumer.py)."""
 
 from __future__ import annotations
 

@@ -128,7 +128,7 @@ def silence_from_doc(doc: Any, *, author: str, now: datetime) -> Silence:
 
 
 async def publish_silence(publisher: Publishes, codec: Codec, conn: psycopg.AsyncConnection, silence: Silence) -> None:
-    """The topic first (what workers act on), then the queryable copy (the storage agent would also write it)."""
+    """The topic first (what workers act on), then the queryable copy (the storage consumer would also write it)."""
     await publisher.publish([_out("silences", silence.silence_id, codec.encode(silence))])
     await silence_store.upsert(conn, [silence])
 

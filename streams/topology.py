@@ -11,7 +11,8 @@
       a retryable failure ──> notify.retry.30s|5m|1h ──[notify_retry_*: wait until due, same claim
       and send]──> notifications.results;  out of attempts/age, or permanent ──> notify.dlq (reason header)
   every stage ──> audit.refs (hash-chained: table audit_chains);  audit.refs, incidents.events,
-  notifications.results ──[store]──> PostgreSQL;  the records refs point at ──[store]──> audit_content
+  notifications.results, silences ──[store: a consumer group of its own, not a faust agent]──> PostgreSQL;
+  the records refs point at ──[store]──> audit_content (streams/storage_consumer.py)
   a record a stage can never process ──> pipeline.dlq (with its reason)
 
 The shadow app of `alertstream replay --reprocess` is this same topology with shadow=True:
@@ -34,7 +35,6 @@ from .analyze import make_analyze_agent
 from .changelog import BatchChangelogTable
 from .check import make_actions_agent, make_dedup_agent, make_incident_agent
 from .check_runtime import CheckRuntime
-from .check_store import make_check_storage_agents
 from .context import StageContext
 from .deliver import Notifier, make_notify_agent
 from .gaps import GapGuard
@@ -42,7 +42,7 @@ from .lag import make_lag_refresher
 from .notify_retry import make_retry_agent
 from .shadow import TOPIC_NAMES as SHADOW_TOPICS
 from .shadow import LocalAnalysisService, ShadowContext, shadow_name
-from .store import make_storage_agents
+from .storage_consumer import StorageConsumer
 from .worker_app import ChangelogTableManager
 
 log = logging.getLogger(__name__)
@@ -52,8 +52,9 @@ def _same(topic: str) -> str:
     return topic
 
 
-def build_app(settings: Settings, *, shadow: bool = False) -> faust.App:
-    """The production app; or, shadow=True, its check -> analyze stages alone on shadow.* topics."""
+def build_app(settings: Settings, *, shadow: bool = False, store: bool = True) -> faust.App:
+    """The production app; or, shadow=True, its check -> analyze stages alone on shadow.* topics.
+    store=False leaves PostgreSQL to an `alertstream store` process (streams/storage_consumer.py)."""
     kafka, worker = settings.kafka, settings.worker
     name = shadow_name if shadow else _same
     app = faust.App(
@@ -120,12 +121,10 @@ def build_app(settings: Settings, *, shadow: bool = False) -> faust.App:
     app.stage_context = ctx  # type: ignore[attr-defined]  # for tests and shutdown
     app.check_runtime = check  # type: ignore[attr-defined]
     app.gap_guard = guard  # type: ignore[attr-defined]
-    if shadow:  # the local rules only, nothing stored; and no notify, no storage agents below
+    if shadow:  # the local rules only, nothing stored; and no notify, no storage below
         app.agent(topics["incidents.events"], name="analyze")(
             make_analyze_agent(ctx, LocalAnalysisService(settings, ctx.pool)))
         return app
-    for topic, agent in make_check_storage_agents(ctx).items():
-        app.agent(topics[topic], name=f"store_check_{topic.replace('.', '_')}")(agent)
     app.agent(topics["incidents.events"], name="analyze")(make_analyze_agent(ctx))
     notifier = Notifier(ctx)
     app.agent(topics["incidents.analyses"], name="notify")(make_notify_agent(ctx, notifier))
@@ -133,8 +132,10 @@ def build_app(settings: Settings, *, shadow: bool = False) -> faust.App:
         retry_agent = make_retry_agent(ctx, notifier, retry_topic, app)
         app.agent(topics[retry_topic], name=retry_agent.__name__)(retry_agent)
     app.timer(settings.notify.channel_refresh_s, name="notify_channels")(notifier.refresh_channels)
-    for topic, agent in make_storage_agents(ctx).items():
-        app.agent(topics[topic], name=f"store_{topic.replace('.', '_')}")(agent)
+    storage = StorageConsumer(ctx)  # its own consumer group: storage never paces the stages
+    app.storage_consumer = storage  # type: ignore[attr-defined]  # for tests
+    if store:
+        app.task(storage.run)
     app.timer(10.0, name="metrics_lag")(make_lag_refresher(app, ctx))
     return app
 

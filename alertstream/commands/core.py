@@ -41,7 +41,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         require_key_if_sealed(settings)
     ensure_topics(settings.kafka, shadow_specs() if shadow else TOPICS)
     settings.worker.data_dir.mkdir(parents=True, exist_ok=True)
-    app = build_app(settings, shadow=shadow)
+    app = build_app(settings, shadow=shadow, store=not getattr(args, "no_store", False))
     if settings.worker.metrics_port and not shadow:
         _serve_metrics(app.stage_context.metrics.registry,  # type: ignore[attr-defined]
                        settings.edge.host, settings.worker.metrics_port)
@@ -104,6 +104,21 @@ def cmd_trace(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if rows else 1
 
 
+def cmd_store(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+
+    from alertstream.schemas.topics import TOPICS
+    from alertstream.streams.admin import ensure_topics
+    from alertstream.streams.storage_consumer import run_alone
+
+    if not settings.database_url:
+        print("alertstream store: DATABASE_URL is not set", file=sys.stderr)
+        return 2
+    ensure_topics(settings.kafka, TOPICS)
+    asyncio.run(run_alone(settings))
+    return 0
+
+
 def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
     from alertstream.dev import run_dev
 
@@ -115,6 +130,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         ("dev", cmd_dev, "run everything on this machine with embedded defaults"),
         ("edge", cmd_edge, "run the HTTP edge (uvicorn)"),
         ("worker", cmd_worker, "run a stream worker (check, analyze, notify, store)"),
+        ("store", cmd_store, "run the storage consumer alone (with `worker --no-store`)"),
         ("migrate", cmd_migrate, "apply database migrations"),
         ("topics", cmd_topics, "create missing Kafka topics; set configured retention on existing ones"),
         ("trace", cmd_trace, "print a trace: received -> checked -> analyzed -> notified"),
@@ -124,6 +140,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         if name == "trace":
             parser.add_argument("trace_id")
         if name == "worker":
+            parser.add_argument("--no-store", action="store_true",
+                                help="leave PostgreSQL to an `alertstream store` process of the same app id")
             parser.add_argument("--shadow", action="store_true",
                                 help="the shadow app `replay --reprocess` starts: check -> analyze only, on "
                                      "shadow.* topics, no notify, no database (streams/shadow.py)")

@@ -150,7 +150,7 @@ def test_the_topic_witnesses_rows_deleted_or_edited_in_postgresql(settings, data
     prefix = uuid.uuid4().hex[:10]
     refs, contents = build(prefix, 4)
     store(database_url, _produce(settings.kafka.bootstrap_servers, refs), contents)
-    # In the full suite the session's worker also consumes audit.refs and its storage agent would put a
+    # In the full suite the session's worker also consumes audit.refs and its storage consumer would put a
     # deleted row straight back: let it take these refs first, then tamper.
     time.sleep(3)
     # Deleting the last row and its head leaves no trace in PostgreSQL; the topic still has it.

@@ -43,7 +43,8 @@ def test_shadow_app_runs_check_and_analyze_only_on_shadow_topics() -> None:
 def test_production_app_keeps_its_topics_and_stages() -> None:
     app = build_app(Settings(run_id="test"))
     names = set(app.agents)
-    assert {"check_dedup", "check_actions", "check_incidents", "analyze", "notify", "store_audit_refs"} <= names
+    assert {"check_dedup", "check_actions", "check_incidents", "analyze", "notify"} <= names
+    assert app.storage_consumer._names["audit.refs"] == "audit.refs"  # stored from production's own topics
     assert not any(t.startswith("shadow.") for t in _subscribed(app))
     assert app.stage_context.topic_name("incidents.events") == "incidents.events"
 

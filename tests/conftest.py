@@ -45,6 +45,14 @@ def broker(session_dir: Path) -> Iterator[EmbeddedBroker | containers.ContainerB
     started.stop()
 
 
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
+    """A broker of one test's own (embedded Tansu): no worker of the session consumes its topics."""
+    started = start_broker(free_port(), tmp_path / "broker.log")
+    yield started
+    started.stop()
+
+
 @pytest.fixture(scope="session")
 def database_url(session_dir: Path) -> Iterator[str]:
     if USE_CONTAINERS:

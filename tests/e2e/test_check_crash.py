@@ -21,7 +21,6 @@ import signal
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,7 +29,7 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from alertstream.config import KafkaSettings
-from alertstream.embedded import EmbeddedBroker, free_port, start_broker
+from alertstream.embedded import EmbeddedBroker
 from alertstream.schemas.codec import Codec
 from alertstream.schemas.records import IncidentEvent, NormalizedAlert
 from alertstream.streams.admin import ensure_topics
@@ -51,14 +50,6 @@ pytestmark = [
 
 CODEC = Codec()
 SEVERITIES = ("critical", "error", "warning", "info")
-
-
-@pytest.fixture
-def own_broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
-    """A broker of its own: no other worker of the session consumes these topics."""
-    started = start_broker(free_port(), tmp_path / "broker.log")
-    yield started
-    started.stop()
 
 
 def alert_stream(count: int, seed: int) -> list[NormalizedAlert]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,19 +16,12 @@ from confluent_kafka import Consumer, Producer
 from alertstream.audit import make_ref
 from alertstream.chain import LocalChain
 from alertstream.config import Settings
-from alertstream.embedded import EmbeddedBroker, free_port, start_broker
+from alertstream.embedded import EmbeddedBroker
 from alertstream.schemas.codec import Codec
 from alertstream.streams.admin import ensure_topics
 from tests.components import pipeline_env, spawn
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def own_broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
-    started = start_broker(free_port(), tmp_path / "broker.log")
-    yield started
-    started.stop()
 
 
 def _rows(url: str, query: str, *args: Any) -> list[tuple[Any, ...]]:

@@ -86,13 +86,12 @@ def consumer_config(ctx: StageContext) -> dict[str, Any]:
 
 
 class StorageConsumer:
-    def __init__(self, ctx: StageContext, topics: Sequence[str] | None = None) -> None:
+    def __init__(self, ctx: StageContext) -> None:
         self.ctx = ctx
         # This app's topic name -> the name STORED knows it by.
-        self._names = {ctx.topic_name(t): t for t in (topics or STORED)}
+        self._names = {ctx.topic_name(t): t for t in STORED}
         self.batch_size = ctx.settings.worker.storage_batch_size
         self.batch_s = ctx.settings.worker.storage_batch_seconds  # the longest a batch waits to fill
-        self.stored = 0  # records handled (for tests and logs)
 
     async def run(self) -> None:
         """Until cancelled. The consumer's blocking calls run in a thread; the writes on this loop."""
@@ -115,7 +114,6 @@ class StorageConsumer:
                     await loop.run_in_executor(None, _rewind, consumer, messages)
                     await asyncio.sleep(1.0)
                     continue
-                self.stored += len(messages)
                 self._record_lag(consumer, committed)
         finally:
             if polling is not None:  # cancelled mid-consume: let that call return before closing

@@ -102,8 +102,11 @@ class StorageConsumer:
         try:
             while True:
                 polling = loop.run_in_executor(None, consumer.consume, self.batch_size, self.batch_s)
-                messages = [m for m in await polling if m.error() is None]
+                messages = await polling
                 polling = None
+                if errors := [m.error() for m in messages if m.error() is not None]:
+                    log.warning("storage consumer: %d fetch errors, the first: %s", len(errors), errors[0])
+                    messages = [m for m in messages if m.error() is None]
                 if not messages:
                     continue
                 try:
@@ -119,6 +122,18 @@ class StorageConsumer:
             if polling is not None:  # cancelled mid-consume: let that call return before closing
                 await asyncio.shield(polling)
             await loop.run_in_executor(None, consumer.close)
+
+    async def run_supervised(self, retry_s: float = 5.0) -> None:
+        """run(), started again after anything but cancellation: in a worker a faust task that
+        raised would leave PostgreSQL behind in silence (`alertstream store` exits instead)."""
+        while True:
+            try:
+                await self.run()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the storage consumer failed; starting it again in %.0f s", retry_s)
+                await asyncio.sleep(retry_s)
 
     def _record_lag(self, consumer: Consumer, committed: dict[tuple[str, int], int]) -> None:
         for (topic, partition), offset in committed.items():

@@ -135,7 +135,9 @@ def build_app(settings: Settings, *, shadow: bool = False, store: bool = True) -
     storage = StorageConsumer(ctx)  # its own consumer group: storage never paces the stages
     app.storage_consumer = storage  # type: ignore[attr-defined]  # for tests
     if store:
-        app.task(storage.run)
+        @app.task
+        async def storage_consumer() -> None:  # faust passes the app to a task that takes an argument
+            await storage.run_supervised()
     app.timer(10.0, name="metrics_lag")(make_lag_refresher(app, ctx))
     return app
 

@@ -3,6 +3,7 @@ worker reads, so every row it checks can only have come from it."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from alertstream.config import Settings
 from alertstream.embedded import EmbeddedBroker
 from alertstream.schemas.codec import Codec
 from alertstream.streams.admin import ensure_topics
+from alertstream.streams.storage_consumer import StorageConsumer, StoreContext
 from tests.components import pipeline_env, spawn
 
 pytestmark = pytest.mark.integration
@@ -81,3 +83,24 @@ def test_store_alone_keeps_refs_and_content_and_dead_letters_what_it_cannot_read
     finally:
         store.stop()
     assert store.proc.returncode == 0, store.log()
+
+
+async def test_in_a_worker_a_failed_consumer_is_started_again_until_cancelled() -> None:
+    storage = StorageConsumer(StoreContext(Settings.from_env({})))
+    calls: list[int] = []
+    running = asyncio.Event()
+
+    async def run() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("fetch blew up")
+        running.set()
+        await asyncio.sleep(3600)
+
+    storage.run = run  # type: ignore[method-assign]
+    task = asyncio.ensure_future(storage.run_supervised(retry_s=0.01))
+    await asyncio.wait_for(running.wait(), 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert len(calls) == 2

@@ -2,8 +2,8 @@
 
 faust restores a table by reading its changelog up to the end offset the broker reports
 through ListOffsets. The embedded broker (Tansu) answers ListOffsets with the base offset of
-the partition's last record batch plus one, not the offset after its last record; faust's
-producer writes changelogs in batches, so a worker restarted after a crash or handed a
+the partition's last record batch plus one, not the offset after its last record; the
+producers write changelogs in batches, so a worker restarted after a crash or handed a
 partition in a rebalance would stop short and lose the tail of its table: the next
 incident event would reuse a version another history already took.
 

@@ -28,6 +28,7 @@ from alertstream.schemas.records import IncidentCommand, Silence
 
 from .announce import Routing, needs_tick
 from .context import StageContext, utcnow
+from .gaps import is_mark
 from .incident_state import IncidentState
 from .incidents import IncidentPolicy
 from .lanes import LaneBook
@@ -102,7 +103,8 @@ class CheckRuntime:
         self._runs += 1
         actives = active_partitions()
         if self._runs % _FULL_SCAN_EVERY == 1:
-            self._watch.update(key for key, raw in list(incidents.items()) if raw and watchable(raw))
+            self._watch.update(key for key, raw in list(incidents.items())
+                               if raw and not is_mark(key) and watchable(raw))
         now, clock = utcnow(), time.monotonic()
         routing = Routing(self.lanes.lanes, self.silences)
         quiet_for = max(5.0, 5 * self.settings.check.tick_s)

@@ -5,12 +5,15 @@ agent (prefetched records dropped when a rebalance changes the generation, with 
 back; faust-streaming issues #216 and #221 describe the family). The group's committed
 offset then moves over them and they are never processed: a lost alert change.
 
-So the check stage does not trust the group offset alone. It keeps, in a table
-co-partitioned with its input, the last offset it finished per input partition. A record
-at or below it is a redelivery and is skipped; a record beyond the next one reveals a gap,
-which is read straight from the broker and processed first. Both tables' rows for one
-partition share one changelog partition, written in order, so the marker and the state it
-vouches for are recovered together.
+So the check stage does not trust the group offset alone. It keeps the last offset it
+finished per input partition as a row of its own state table (a key no alert or incident
+can have), so the mark shares one changelog partition with the rows of the records it
+vouches for and is written after them: the producer keeps a partition's records in order,
+so a mark that survived a crash implies the rows before it did. (Kept in a table of its
+own, a mark could reach the broker before the rows it vouched for; a crash in between
+skipped those records on redelivery and lost their rows.) A record at or below the mark
+is a redelivery and is skipped; a record beyond the next one reveals a gap, which is read
+straight from the broker and processed first.
 
 A batch agent asks `admit` for the records of a batch and calls `commit` with the marks it
 returned once every admitted record's outputs are acknowledged and its rows are written.
@@ -75,7 +78,7 @@ class GapGuard:
         out: list[InputRecord] = []
         for event in events:
             message = event.message
-            mark = _mark(message.topic, message.partition)
+            mark = mark_key(message.topic, message.partition)
             last = marks[mark][0] if mark in marks else self.progress.get(mark)
             if last is not None and message.offset <= last:
                 self.redelivered += 1
@@ -141,5 +144,14 @@ class GapGuard:
         return self._consumer
 
 
-def _mark(topic: str, partition: int) -> str:
-    return f"{topic}:{partition}"
+# Alert fingerprints and correlation keys never hold NUL (the edge refuses it), so marks cannot collide.
+MARK_PREFIX = "\x00progress:"
+
+
+def mark_key(topic: str, partition: int) -> str:
+    return f"{MARK_PREFIX}{topic}:{partition}"
+
+
+def is_mark(key: Any) -> bool:
+    """Is this row of a state table a progress mark rather than state?"""
+    return isinstance(key, str) and key.startswith(MARK_PREFIX)

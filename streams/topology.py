@@ -96,12 +96,14 @@ def build_app(settings: Settings, *, shadow: bool = False, store: bool = True) -
     # Heads of the audit hash chains, one per (stage, input partition): alertstream/chain.py.
     ctx.chains = app.Table("audit_chains", default=None, partitions=kafka.partitions, schema=json_schema)
 
-    # The last input offset each check agent finished, per partition: streams/gaps.py.
-    progress = app.Table("check_progress", default=None, partitions=kafka.partitions, schema=json_schema)
-    guard = GapGuard(kafka.bootstrap_servers, progress)
-    for table in (alert_state, incidents, ctx.chains, progress):
+    # The last input offset each check agent finished, per partition, kept as a row of the agent's
+    # own table: the same changelog partition as the rows it vouches for (streams/gaps.py).
+    dedup_guard = GapGuard(kafka.bootstrap_servers, alert_state)
+    guard = GapGuard(kafka.bootstrap_servers, incidents)
+    for table in (alert_state, incidents, ctx.chains):
         cast(BatchChangelogTable, table).outputs = ctx.producer
-    app.agent(topics["alerts.normalized"], name="check_dedup")(make_dedup_agent(ctx, alert_state, check, guard))
+    app.agent(topics["alerts.normalized"], name="check_dedup")(
+        make_dedup_agent(ctx, alert_state, check, dedup_guard))
     if not shadow:  # operator actions are production's; a replay has none
         actions = app.topic("incidents.actions", "incidents.commands", key_type=bytes, value_type=bytes)
         app.agent(actions, name="check_actions")(make_actions_agent(ctx))
@@ -120,7 +122,7 @@ def build_app(settings: Settings, *, shadow: bool = False, store: bool = True) -
 
     app.stage_context = ctx  # type: ignore[attr-defined]  # for tests and shutdown
     app.check_runtime = check  # type: ignore[attr-defined]
-    app.gap_guard = guard  # type: ignore[attr-defined]
+    app.gap_guards = (dedup_guard, guard)  # type: ignore[attr-defined]
     if shadow:  # the local rules only, nothing stored; and no notify, no storage below
         app.agent(topics["incidents.events"], name="analyze")(
             make_analyze_agent(ctx, LocalAnalysisService(settings, ctx.pool)))

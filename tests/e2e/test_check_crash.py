@@ -34,6 +34,7 @@ from alertstream.schemas.codec import Codec
 from alertstream.schemas.records import IncidentEvent, NormalizedAlert
 from alertstream.streams.admin import ensure_topics
 from alertstream.streams.announce import Routing, take_input
+from alertstream.streams.gaps import is_mark
 from alertstream.streams.incident_state import IncidentState
 from alertstream.streams.incidents import IncidentPolicy, is_material
 from alertstream.streams.lanes import default_lanes
@@ -200,7 +201,8 @@ def verify(bootstrap: str, alerts: list[NormalizedAlert], app_id: str) -> dict[s
 
     table: dict[str, dict | None] = {}
     for _, _, key, value in read_topic(bootstrap, f"{app_id}-incidents-changelog"):
-        table[orjson.loads(key)] = orjson.loads(value) if value else None
+        if not is_mark(orjson.loads(key)):  # the stage's progress marks share its table (streams/gaps.py)
+            table[orjson.loads(key)] = orjson.loads(value) if value else None
     replayed = {k: (s.to_json() if s else None) for k, s in states.items()}
     for k in replayed:
         if replayed[k] is not None:

@@ -10,7 +10,7 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from alertstream.streams.gaps import GapGuard
+from alertstream.streams.gaps import GapGuard, mark_key
 
 
 def _event(topic: str, offset: int, partition: int = 0) -> SimpleNamespace:
@@ -30,16 +30,16 @@ def test_redelivered_offsets_are_skipped_and_the_mark_moves_on_finish() -> None:
     guard = GapGuard("127.0.0.1:1", progress)
     taken = asyncio.run(_take(guard, [_event("t", o) for o in (0, 1, 2, 1, 2, 3)]))
     assert [o for o, _ in taken] == [0, 1, 2, 3]
-    assert progress == {"t:0": 3}
+    assert progress == {mark_key("t", 0): 3}
     assert guard.redelivered == 2
 
 
 def test_partitions_are_tracked_apart() -> None:
-    progress = {"t:1": 9}
+    progress = {mark_key("t", 1): 9}
     guard = GapGuard("127.0.0.1:1", progress)
     taken = asyncio.run(_take(guard, [_event("t", 0, 0), _event("t", 10, 1), _event("t", 1, 0)]))
     assert [o for o, _ in taken] == [0, 10, 1]
-    assert progress == {"t:0": 1, "t:1": 10}
+    assert progress == {mark_key("t", 0): 1, mark_key("t", 1): 10}
 
 
 @pytest.mark.integration
@@ -65,17 +65,17 @@ def test_a_gap_is_read_from_the_broker_before_the_record_that_revealed_it(broker
 
     taken = asyncio.run(run())
     assert taken == [(o, f"v{o}".encode()) for o in range(8)]
-    assert guard.filled == 4 and progress == {f"{topic}:0": 7}
+    assert guard.filled == 4 and progress == {mark_key(topic, 0): 7}
 
 
 def test_a_batch_is_admitted_whole_and_marked_only_on_commit() -> None:
-    progress = {"t:0": 1}
+    progress = {mark_key("t", 0): 1}
     guard = GapGuard("127.0.0.1:1", progress)
     batch = [_event("t", o) for o in (1, 2, 3, 2, 3, 4)] + [_event("t", 7, partition=1)]
     admitted = asyncio.run(guard.admit(batch))
     assert [(r.partition, r.offset) for r in admitted.records] == [(0, 2), (0, 3), (0, 4), (1, 7)]
     assert admitted.records[0].event is batch[1]  # its table rows go to that event's partition
-    assert progress == {"t:0": 1}  # nothing is done until the batch's tables are written
+    assert progress == {mark_key("t", 0): 1}  # nothing is done until the batch's tables are written
     assert guard.redelivered == 3
     guard.commit(admitted.marks)
-    assert progress == {"t:0": 4, "t:1": 7}
+    assert progress == {mark_key("t", 0): 4, mark_key("t", 1): 7}

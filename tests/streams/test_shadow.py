@@ -45,6 +45,9 @@ def test_production_app_keeps_its_topics_and_stages() -> None:
     names = set(app.agents)
     assert {"check_dedup", "check_actions", "check_incidents", "analyze", "notify"} <= names
     assert app.storage_consumer._names["audit.refs"] == "audit.refs"  # stored from production's own topics
+    # Each check agent's progress marks live in its own state table: one changelog partition with its rows.
+    dedup, incident = app.gap_guards
+    assert dedup.progress is app.tables["alert_state"] and incident.progress is app.tables["incidents"]
     assert not any(t.startswith("shadow.") for t in _subscribed(app))
     assert app.stage_context.topic_name("incidents.events") == "incidents.events"
 

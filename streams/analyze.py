@@ -25,7 +25,6 @@ from typing import Any, Protocol
 
 import faust
 
-from alertstream.schemas.codec import SchemaError
 from alertstream.schemas.records import Analysis, IncidentEvent
 
 from .analysis.engine import Outcome
@@ -162,10 +161,8 @@ def make_analyze_agent(ctx: StageContext, service: AnalysisService | None = None
 
     async def one(svc: AnalysisService, event: Any) -> Decision | None:
         """The decision for one event; None when the event was dead-lettered instead."""
-        try:
-            incident: IncidentEvent = ctx.codec.decode(event.value)
-        except SchemaError as exc:
-            await ctx.dead_letter("incidents.events", event.key, event.value, f"schema: {exc}")
+        incident: IncidentEvent | None = await ctx.decoded("incidents.events", event.key, event.value)
+        if incident is None:
             return None
         try:
             deadline = lane_deadline(incident.lane.analysis_deadline_s, default_deadline)

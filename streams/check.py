@@ -57,10 +57,8 @@ def make_dedup_agent(ctx: StageContext, alert_state: faust.Table, runtime: Check
     async def dedup(record: InputRecord, rows: dict[str, tuple[Any, dict[str, Any]]], out: Outbox) -> None:
         """One alert: its change (or its duplicate ref) into the outbox, its new row into `rows`."""
         started = utcnow()
-        try:
-            alert: NormalizedAlert = ctx.codec.decode(record.value)
-        except SchemaError as exc:
-            await out.dead_letter("alerts.normalized", record.key, record.value, f"schema: {exc}")
+        alert: NormalizedAlert | None = await out.decoded("alerts.normalized", record.key, record.value)
+        if alert is None:
             return
         try:
             offset, fingerprint = record.offset, alert.fingerprint
@@ -156,10 +154,8 @@ def make_incident_agent(
         """One record of alerts.changes: its events and refs into the outbox, its new row into `rows`."""
         started = utcnow()
         topic, offset, partition = record.topic, record.offset, record.partition
-        try:
-            decoded = ctx.codec.decode(record.value)
-        except SchemaError as exc:
-            await out.dead_letter(topic, record.key, record.value, f"schema: {exc}")
+        decoded = await out.decoded(topic, record.key, record.value)
+        if decoded is None:
             return
         try:
             if isinstance(decoded, NormalizedAlert):

@@ -24,7 +24,7 @@ from alertstream.chain import ChainHead, LocalChain, link, process_chain, worker
 from alertstream.config import Settings
 from alertstream.metrics import WorkerMetrics
 from alertstream.notify.base import ChannelConfig
-from alertstream.schemas.codec import Codec
+from alertstream.schemas.codec import Codec, SchemaError
 from alertstream.storage.db import open_pool
 
 from .changelog import BATCH_CHANGELOG
@@ -121,6 +121,13 @@ class StageContext:
         await out.ref(**fields)
         await out.flush()
 
+    async def decoded(self, topic: str, key: bytes | None, value: bytes) -> Any | None:
+        """The record `value` holds, or None once it is dead-lettered as undecodable (see Outbox.decoded)."""
+        out = Outbox(self)
+        record = await out.decoded(topic, key, value)
+        await out.flush()
+        return record
+
     async def dead_letter(self, source_topic: str, key: bytes | None, value: bytes, reason: str) -> None:
         """A record this stage can never process: kept, with its reason, instead of crashing the agent."""
         out = Outbox(self)
@@ -208,6 +215,14 @@ class Outbox:
         ref, head = link(ref, chain_id, head)
         await self.send("audit.refs", chain_id, ref)
         self._heads[chain_id] = (head, event)
+
+    async def decoded(self, topic: str, key: bytes | None, value: bytes) -> Any | None:
+        """The record `value` holds, or None once it is dead-lettered from `topic` ("schema: ...")."""
+        try:
+            return self.codec.decode(value)
+        except SchemaError as exc:
+            await self.dead_letter(topic, key, value, f"schema: {exc}")
+            return None
 
     async def dead_letter(self, source_topic: str, key: bytes | None, value: bytes, reason: str) -> None:
         log.error("dead-lettering a record from %s: %s", source_topic, reason)

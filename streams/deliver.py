@@ -38,7 +38,6 @@ from alertstream.notify.channels import ChannelDirectory, Loader
 from alertstream.notify.outbound import allow_list, make_outbound
 from alertstream.notify.registry import CHANNEL_TYPES, takes_follow_ups
 from alertstream.notify.retry import GiveUp, RetryPolicy, plan_retry, tier_for
-from alertstream.schemas.codec import SchemaError
 from alertstream.schemas.records import Analysis, NotificationResult, NotificationRetry
 from alertstream.storage import deliveries
 
@@ -282,10 +281,8 @@ def make_notify_agent(ctx: StageContext, notifier: Notifier | None = None) -> Ag
             attempts: list[Attempt] = []
             for event in events:
                 started = utcnow()
-                try:
-                    analysis: Analysis = ctx.codec.decode(event.value)
-                except SchemaError as exc:
-                    await out.dead_letter("incidents.analyses", event.key, event.value, f"schema: {exc}")
+                analysis: Analysis | None = await out.decoded("incidents.analyses", event.key, event.value)
+                if analysis is None:
                     continue
                 incident = analysis.incident
                 skipped = not_notified(analysis)

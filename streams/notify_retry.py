@@ -19,7 +19,6 @@ from datetime import datetime
 
 import faust
 
-from alertstream.schemas.codec import SchemaError
 from alertstream.schemas.records import NotificationRetry
 
 from .check import Agent
@@ -49,10 +48,8 @@ async def wait_until_due(due_at: datetime, active: faust.App | None, hold_s: flo
 def make_retry_agent(ctx: StageContext, notifier: Notifier, topic: str, app: faust.App | None = None) -> Agent:
     async def retry(stream: faust.StreamT) -> None:
         async for event in stream.events():
-            try:
-                record: NotificationRetry = ctx.codec.decode(event.value)
-            except SchemaError as exc:
-                await ctx.dead_letter(topic, event.key, event.value, f"schema: {exc}")
+            record: NotificationRetry | None = await ctx.decoded(topic, event.key, event.value)
+            if record is None:
                 continue
             try:
                 if not await wait_until_due(record.due_at, app):

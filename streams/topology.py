@@ -52,6 +52,12 @@ def _same(topic: str) -> str:
     return topic
 
 
+# Records faust may hold for one agent before its one consumer stops handing out records to *every*
+# agent. At faust's 4,096 a stage with a backlog (check, under a burst) starved the stages after it
+# of records already fetched: end to end, notify idled while alerts waited in incidents.analyses.
+STREAM_BUFFER = 32_768
+
+
 def build_app(settings: Settings, *, shadow: bool = False, store: bool = True) -> faust.App:
     """The production app; or, shadow=True, its check -> analyze stages alone on shadow.* topics.
     store=False leaves PostgreSQL to an `alertstream store` process (streams/storage_consumer.py)."""
@@ -76,6 +82,7 @@ def build_app(settings: Settings, *, shadow: bool = False, store: bool = True) -
         web_in_thread=False,
         TableManager=ChangelogTableManager,  # recovery reads each changelog to its real end
         Table=BatchChangelogTable,  # a batch's table changes go through the stages' producer
+        stream_buffer_maxsize=STREAM_BUFFER,
     )
     # Keyed by the production name: a stage sends to "incidents.events" and, in the shadow app,
     # it lands on shadow.incidents.events; a topic the shadow app lacks is a KeyError, never production.

@@ -3,7 +3,9 @@
 A channel URL is user-supplied, so a check of the URL text alone is not enough:
 a public-looking name can resolve to 127.0.0.1 or 169.254.169.254, resolve
 differently on the next lookup (DNS rebinding), or redirect inward. The guard
-therefore sits where the socket is opened. `GuardedTransport` gives httpcore a
+therefore sits where the socket is opened. Two clients carry it: the channels'
+aiohttp client (notify/client.py, a resolver) and, for everything else,
+`GuardedTransport`, which gives httpcore a
 network backend that resolves the host itself, refuses the connection if ANY
 address is not public, and connects to the checked IP — never to the name
 again. TLS still uses the URL's host name for SNI and certificate checks
@@ -103,34 +105,49 @@ def check_url(url: str | httpx.URL, allow: AllowList | Iterable[str] = ()) -> ht
     """Config-time validation: scheme, host, literal addresses and `localhost` names.
 
     Names are not resolved here (DNS at config load is flaky and proves nothing
-    about connect time); GuardedTransport checks the resolved addresses."""
+    about connect time); the connection guards check the resolved addresses."""
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
         raise Permanent("ssrf_blocked", f"not a valid URL: {exc}") from None
-    if parsed.scheme not in SCHEMES:
-        raise Permanent("ssrf_blocked", f"scheme {parsed.scheme!r} is not allowed; use http or https")
-    host = parsed.host
+    check_target(parsed.scheme, parsed.host, parsed.port, allow)
+    return parsed
+
+
+def check_target(scheme: str, host: str | None, port: int | None, allow: AllowList | Iterable[str] = ()) -> None:
+    """The URL-text part of the guard, for whichever parser read the URL: the connection must be
+    made to exactly the host that parser will dial, so each client checks its own parse."""
+    if scheme not in SCHEMES:
+        raise Permanent("ssrf_blocked", f"scheme {scheme!r} is not allowed; use http or https")
     if not host:
         raise Permanent("ssrf_blocked", "URL has no host")
-    if _as_allow(allow).allows(host, parsed.port or _DEFAULT_PORTS[parsed.scheme]):
-        return parsed
+    if _as_allow(allow).allows(host, port or _DEFAULT_PORTS[scheme]):
+        return
     try:
-        ip = ipaddress.ip_address(host)
+        ip = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         # RFC 6761: these names always mean this machine.
         if host.rstrip(".") == "localhost" or host.rstrip(".").endswith(".localhost"):
             raise Permanent("ssrf_blocked", f"{host} is loopback") from None
-        return parsed
+        return
     if (reason := blocked_reason(ip)) is not None:
         raise Permanent("ssrf_blocked", f"{host} is {reason}")
-    return parsed
 
 
 async def system_resolver(host: str, port: int) -> list[str]:
     """Every address the system resolver gives for host, in its preference order."""
     infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def refuse_blocked(host: str, addresses: Iterable[str]) -> None:
+    """Permanent("ssrf_blocked") unless every address `host` resolved to is public: one private
+    answer among public ones is how a rebinding name gets a chance at the inside."""
+    for address in addresses:
+        ip = ipaddress.ip_address(address)
+        if (reason := blocked_reason(ip)) is not None:
+            where = host if address == host else f"{host} resolves to {ip}, which"
+            raise Permanent("ssrf_blocked", f"{where} is {reason}")
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
@@ -157,11 +174,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         if self.allow.allows(host, port):
             return await self.inner.connect_tcp(host, port, timeout, local_address, socket_options)
         addresses = await self._resolve(host, port, timeout)
-        for address in addresses:
-            ip = ipaddress.ip_address(address)
-            if (reason := blocked_reason(ip)) is not None:
-                where = host if address == host else f"{host} resolves to {ip}, which"
-                raise Permanent("ssrf_blocked", f"{where} is {reason}")
+        refuse_blocked(host, addresses)
         error: Exception = httpcore.ConnectError(f"{host} has no addresses")
         for address in addresses:  # all checked: try them in resolver order
             try:
@@ -238,7 +251,9 @@ __all__ = [
     "GuardedBackend",
     "GuardedTransport",
     "blocked_reason",
+    "check_target",
     "check_url",
     "guarded_client",
+    "refuse_blocked",
     "system_resolver",
 ]

@@ -19,10 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import httpx
-
 from alertstream.schemas.records import Analysis
 from alertstream.ssrf import AllowList, Resolver, system_resolver
+
+from .client import ChannelHTTP
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class Outbound:
     every connection goes through alertstream.ssrf's guard; non-HTTP drivers (SMTP)
     check their host against the same allow-list with `resolver`."""
 
-    http: httpx.AsyncClient
+    http: ChannelHTTP
     allow: AllowList = field(default_factory=AllowList)
     resolver: Resolver = system_resolver
 

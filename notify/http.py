@@ -7,17 +7,18 @@ their vendor's documentation. Errors never include the URL: it may carry a token
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 
-import httpx
+import aiohttp
 
 from alertstream.errors import Permanent, Retryable
+
+from .client import ChannelHTTP, Response
 
 RETRYABLE_STATUS = frozenset({408, 429})
 MAX_RETRY_AFTER_S = 24 * 3600.0
 
 
-def retry_after_seconds(response: httpx.Response) -> float | None:
+def retry_after_seconds(response: Response) -> float | None:
     value = response.headers.get("retry-after")
     if not value:
         return None
@@ -27,7 +28,7 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
         return None  # an HTTP date: take our own backoff rather than parse clocks we do not trust
 
 
-def classify(response: httpx.Response, extra_retryable: Iterable[int] = ()) -> None:
+def classify(response: Response, extra_retryable: Iterable[int] = ()) -> None:
     code = response.status_code
     if 200 <= code < 300:
         return
@@ -37,7 +38,7 @@ def classify(response: httpx.Response, extra_retryable: Iterable[int] = ()) -> N
 
 
 async def post_json(
-    http: httpx.AsyncClient,
+    http: ChannelHTTP,
     url: str,
     body: bytes,
     *,
@@ -45,17 +46,17 @@ async def post_json(
     timeout: float = 10.0,
     extra_retryable: Iterable[int] = (),
     content_type: str = "application/json",
-) -> httpx.Response:
-    all_headers: dict[str, Any] = {"content-type": content_type, **(headers or {})}
+) -> Response:
+    all_headers = {"content-type": content_type, **(headers or {})}
     try:
-        response = await http.post(url, content=body, headers=all_headers, timeout=timeout)
-    except httpx.TimeoutException:
+        response = await http.post(url, body, all_headers, timeout)
+    except TimeoutError:  # aiohttp's own timeouts are TimeoutErrors too
         raise Retryable("timeout") from None
-    except httpx.TransportError as exc:
+    except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
         raise Retryable("connection_error", type(exc).__name__) from None
-    except httpx.InvalidURL:
+    except (aiohttp.InvalidURL, ValueError):
         raise Permanent("invalid_config", "the channel URL is not valid") from None
-    except httpx.HTTPError as exc:  # e.g. too many redirects, decoding: not worth a retry
+    except aiohttp.ClientError as exc:  # e.g. a malformed answer: not worth a retry
         raise Permanent("http_error", type(exc).__name__) from None
     classify(response, extra_retryable)
     return response

@@ -1,7 +1,7 @@
 """Wiring of the outbound URL guard (alertstream.ssrf) into the notify stage.
 
-- HTTP drivers send through `guarded_client`: each connection is checked at
-  socket time (DNS rebinding and redirects included); redirects are not followed.
+- HTTP drivers send through notify/client.py's `ChannelHTTP`: each name is checked
+  where it is resolved (DNS rebinding included); redirects are not followed.
 - The SMTP driver resolves its host with `checked_address` and connects to that
   address only.
 - On save, `check_channel_urls` runs the cheap config-time check on every URL field.
@@ -21,9 +21,10 @@ from typing import Any
 import httpx
 
 from alertstream.errors import Permanent, Retryable
-from alertstream.ssrf import AllowList, blocked_reason, check_url, guarded_client
+from alertstream.ssrf import AllowList, blocked_reason, check_url
 
 from .base import Outbound
+from .client import ChannelHTTP
 
 URL_FIELDS = ("url", "base_url")
 _PORTS = {"http": 80, "https": 443}
@@ -59,8 +60,7 @@ def make_outbound(allow: AllowList) -> Outbound:
     httpx_log = logging.getLogger("httpx")
     if _REDACT not in httpx_log.filters:
         httpx_log.addFilter(_REDACT)
-    http = guarded_client(allow, follow_redirects=False, timeout=10.0)
-    return Outbound(http=http, allow=allow)
+    return Outbound(http=ChannelHTTP(allow), allow=allow)
 
 
 def check_channel_urls(settings: Mapping[str, Any], allow: AllowList) -> None:

@@ -29,6 +29,12 @@ def cmd_edge(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     import faust
+    import mode.loop
+
+    # uvloop, as the edge runs: the worker is one busy event loop (faust's per-record tasks and
+    # callbacks, every producer delivery woken by call_soon_threadsafe). Before build_app, which
+    # makes the loop faust keeps.
+    mode.loop.use("uvloop")
 
     from alertstream.schemas.topics import TOPICS
     from alertstream.storage.sealed import require_key_if_sealed

@@ -56,15 +56,18 @@ class Connection:
         self.host, self.port = host, port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.reused = False
 
     async def request(self, head: bytes, body: bytes) -> int:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        assert self.reader is not None
-        self.writer.write(head + str(len(body)).encode() + b"\r\n\r\n" + body)
-        status_line = await self.reader.readline()
+        status_line = await self._send(head, body)
+        if not status_line and self.reused:
+            # The server closed this kept-alive connection while it sat idle (uvicorn does after
+            # 5 s): nothing was read, so send again on a new one, as HTTP clients do.
+            self.close()
+            status_line = await self._send(head, body)
         if not status_line:
             raise ConnectionError("server closed the connection")
+        assert self.reader is not None
         status = int(status_line.split(b" ", 2)[1])
         length = 0
         close = False
@@ -83,6 +86,18 @@ class Connection:
         if close:
             self.close()
         return status
+
+    async def _send(self, head: bytes, body: bytes) -> bytes:
+        """The status line of the answer, or b"" when the server had closed the connection."""
+        self.reused = self.writer is not None
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        try:
+            self.writer.write(head + str(len(body)).encode() + b"\r\n\r\n" + body)
+            return await self.reader.readline()
+        except ConnectionResetError:
+            return b""
 
     def close(self) -> None:
         if self.writer is not None:

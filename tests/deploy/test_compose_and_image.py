@@ -24,9 +24,9 @@ def ours(services: dict[str, Any]) -> dict[str, Any]:
 
 def test_compose_runs_the_whole_pipeline() -> None:
     services = compose()["services"]
-    assert {"kafka", "postgres", "redis", "migrate", "edge", "worker"} <= set(services)
+    assert {"kafka", "postgres", "redis", "migrate", "edge", "worker", "store"} <= set(services)
     assert "controller" in services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"]  # KRaft, no ZooKeeper
-    assert set(ours(services)) == {"migrate", "edge", "worker", "cli"}
+    assert set(ours(services)) == {"migrate", "edge", "worker", "store", "cli"}
     for service in ours(services).values():
         assert service["build"] == {"context": "..", "dockerfile": "deploy/Dockerfile"}
 
@@ -40,6 +40,14 @@ def test_two_edge_processes_behind_one_port_and_two_workers() -> None:
     assert worker["deploy"]["replicas"] >= 2
     assert edge["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
     assert worker["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+
+
+def test_storage_runs_beside_the_workers_not_inside_them() -> None:
+    """Every stored topic is written by exactly one kind of process: the store service."""
+    services = compose()["services"]
+    assert services["worker"]["command"] == ["worker", "--no-store"]
+    assert services["store"]["command"] == ["store"]
+    assert services["store"]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
 
 
 def test_compose_commands_and_probes_exist(cli_commands: set[str], edge_routes: dict[str, set[str]]) -> None:

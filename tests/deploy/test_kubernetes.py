@@ -67,7 +67,10 @@ def test_commands_are_cli_commands(cli_commands: set[str]) -> None:
         for container in containers(workload):
             assert container["image"] == "alertstream"
             assert container["args"][0] in cli_commands, container["args"]
-    assert {c["args"][0] for w in workloads() for c in containers(w)} == {"edge", "worker", "migrate"}
+    assert {c["args"][0] for w in workloads() for c in containers(w)} == {"edge", "worker", "migrate", "store"}
+    # Storage is written by the store Deployment only, never also inside the stream workers.
+    [worker] = containers(named("Deployment", "alertstream-worker"))
+    assert worker["args"] == ["worker", "--no-store"]
 
 
 def test_edge_probes_point_at_real_routes_that_need_no_key(edge_routes: dict[str, set[str]]) -> None:
@@ -97,6 +100,7 @@ def test_services_and_budgets_select_the_pods_they_mean() -> None:
     budgets = {p["metadata"]["name"]: p for p in of_kind("PodDisruptionBudget")}
     assert selected(budgets["alertstream-edge"]["spec"]["selector"]["matchLabels"]) == ["alertstream-edge"]
     assert selected(budgets["alertstream-worker"]["spec"]["selector"]["matchLabels"]) == ["alertstream-worker"]
+    assert selected(budgets["alertstream-store"]["spec"]["selector"]["matchLabels"]) == ["alertstream-store"]
     assert budgets["alertstream-edge"]["spec"]["minAvailable"] < deployments["alertstream-edge"]["spec"]["replicas"]
     for deployment in deployments.values():
         assert deployment["spec"]["selector"]["matchLabels"].items() <= \

@@ -15,7 +15,8 @@ from .conftest import DEPLOY, our_variables
 
 SYSTEMD = DEPLOY / "systemd"
 UNITS = sorted(SYSTEMD.glob("*.service"))
-LONG_RUNNING = ("alertstream-edge.service", "alertstream-worker.service", "alertstream-agent.service")
+LONG_RUNNING = ("alertstream-edge.service", "alertstream-worker.service", "alertstream-store.service",
+                "alertstream-agent.service")
 HARDENING = {
     "NoNewPrivileges": "yes", "ProtectSystem": "strict", "PrivateTmp": "yes", "PrivateDevices": "yes",
     "ProtectKernelTunables": "yes", "ProtectKernelModules": "yes", "ProtectControlGroups": "yes",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import ssl
 from collections import deque
 from collections.abc import Iterator
@@ -93,6 +94,9 @@ def smtp_server(tmp: Path, implicit_tls: bool = False) -> Iterator[SmtpState]:
     state = SmtpState(free_port(), pem)
     kwargs: dict[str, Any] = {"ssl_context": context} if implicit_tls else {
         "tls_context": context, "require_starttls": True}
+    # aiosmtpd logs every lost connection at INFO from its own thread, sometimes after the test that
+    # made it has ended and pytest has closed the stream the record would go to ("Logging error").
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     controller = Controller(
         Handler(state), hostname="127.0.0.1", port=state.port, authenticator=_authenticator(state),
         auth_require_tls=True, server_hostname="localhost", ready_timeout=10, **kwargs,

@@ -23,6 +23,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
+from alertstream.errors import Permanent
 from alertstream.ssrf import AllowList, Resolver, check_target, refuse_blocked, system_resolver
 
 MAX_CONNECTIONS = 100
@@ -71,9 +72,12 @@ class ChannelHTTP:
         return self._session
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> Response:
-        """Raises ValueError for a URL that does not parse, Permanent("ssrf_blocked") for a target
-        the guard refuses, and aiohttp's errors (timeouts are TimeoutError) for the rest."""
-        target = URL(url)
+        """Raises Permanent: "invalid_config" for a URL that does not parse, "ssrf_blocked" for a
+        target the guard refuses; aiohttp's errors (timeouts are TimeoutError) for the rest."""
+        try:
+            target = URL(url)
+        except (ValueError, TypeError):
+            raise Permanent("invalid_config", "the channel URL is not valid") from None
         check_target(target.scheme, target.host, target.port, self.allow)
         async with self._current().post(target, data=body, headers=dict(headers), allow_redirects=False,
                                         timeout=aiohttp.ClientTimeout(total=timeout)) as answer:

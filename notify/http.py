@@ -54,8 +54,10 @@ async def post_json(
         raise Retryable("timeout") from None
     except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
         raise Retryable("connection_error", type(exc).__name__) from None
-    except (aiohttp.InvalidURL, ValueError):
+    except aiohttp.InvalidURL:
         raise Permanent("invalid_config", "the channel URL is not valid") from None
+    except ValueError as exc:  # aiohttp refuses to send, e.g. a header value with a line break
+        raise Permanent("invalid_config", f"the request cannot be sent ({type(exc).__name__})") from None
     except aiohttp.ClientError as exc:  # e.g. a malformed answer: not worth a retry
         raise Permanent("http_error", type(exc).__name__) from None
     classify(response, extra_retryable)

@@ -138,3 +138,22 @@ def test_each_event_loop_gets_its_own_session(port: int) -> None:
     assert asyncio.run(send()) == 200
     assert asyncio.run(send()) == 200
     asyncio.run(http.aclose())
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://host:99999/x"])
+async def test_a_url_that_does_not_parse_is_an_invalid_config(url: str) -> None:
+    http = ChannelHTTP()
+    try:
+        with pytest.raises(Permanent, match="invalid_config"):
+            await post_json(http, url, b"{}")
+    finally:
+        await http.aclose()
+
+
+async def test_a_header_aiohttp_refuses_is_an_invalid_config_not_a_crash(port: int) -> None:
+    http = ChannelHTTP([f"127.0.0.1:{port}"])
+    try:
+        with pytest.raises(Permanent, match="invalid_config"):
+            await post_json(http, f"http://127.0.0.1:{port}/hook", b"{}", headers={"x-sig": "a\r\nInjected: 1"})
+    finally:
+        await http.aclose()

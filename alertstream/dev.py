@@ -2,8 +2,8 @@
 
 Broker: Tansu on 127.0.0.1:9092 unless KAFKA_BOOTSTRAP_SERVERS is set.
 Database: embedded PostgreSQL under ./.alertstream/ unless DATABASE_URL is set.
-Redis: only when REDIS_URL is set. Then topics, migrations, one edge and one
-worker as child processes. Authentication is exactly production's: on first
+Redis: only when REDIS_URL is set. Then topics, migrations, one edge, one
+worker and the storage writer as child processes. Authentication is exactly production's: on first
 start a `dev` API key is created and kept in <state dir>/dev-api-key (0600),
 and the banner's curl example carries it. Ctrl-C stops every child, the embedded PostgreSQL
 included (that server would otherwise outlive us).
@@ -76,7 +76,8 @@ def run_dev(settings: Settings) -> int:
             children.append(proc)
             cleanup.callback(_terminate, proc)
 
-        spawn("worker")
+        spawn("worker", "--no-store")  # the stages keep their CPU; PostgreSQL copies are the store's,
+        spawn("store")  # as deploy/ runs them
         spawn("edge")
         wait_for_port(settings.edge.host, settings.edge.port, 30, "the edge")
         print(_banner(settings, api_key, state / DEV_KEY_FILE), flush=True)

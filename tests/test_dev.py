@@ -52,6 +52,9 @@ def test_dev_runs_everything_and_ctrl_c_stops_it_all(broker, tmp_path) -> None:
         response = httpx.post(url, json={"name": "DevCheck"}, headers={"Authorization": f"Bearer {dev_key}"},
                               timeout=10)
         assert response.status_code == 202
+        # As deploy/ runs them: the stages in a worker without storage, PostgreSQL in a store process.
+        commands = {" ".join(child.cmdline()[3:]) for child in psutil.Process(proc.pid).children()}
+        assert {"worker --no-store", "store", "edge"} <= commands, commands
         pgdata = str((tmp_path / "state" / "pgdata").resolve())
         assert _postgres_for(pgdata), "dev should have started an embedded PostgreSQL"
         proc.send_signal(signal.SIGINT)

@@ -84,6 +84,12 @@ class ChannelHTTP:
             await answer.read()  # the connection goes back to the pool only once its body is read
             return Response(answer.status, answer.headers)
 
+    async def __aenter__(self) -> ChannelHTTP:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
     async def aclose(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
@@ -195,6 +195,12 @@ class Edge:
         return JSONResponse(body, status_code=200 if ok else 503)
 
 
+async def _client_closed(request: Request, exc: Exception) -> Response:
+    # The sender hung up mid-body (a load generator stopping, a vendor's timeout): nothing was
+    # accepted and nobody reads the answer, so it is no error worth a traceback, on any route.
+    return JSONResponse({"error": "client closed the request"}, status_code=499)
+
+
 def _replay_store(settings: Settings) -> ReplayStore:
     return RedisReplayStore.from_url(settings.redis_url) if settings.redis_url else MemoryReplayStore()
 
@@ -256,7 +262,8 @@ def create_app(settings: Settings, publisher: Publisher | None = None, readiness
         Middleware(ApiKeyMiddleware, keys=keys, signature_may_admit=edge.signature_may_admit),
         Middleware(RateLimitMiddleware, limiter=limiter, proxies=proxies),
     ]
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
+                    exception_handlers={ClientDisconnect: _client_closed})
     app.state.edge = edge
     app.state.keys = keys
     app.state.limiter = limiter

@@ -4,6 +4,7 @@ nothing; a broker that stops answering is a 503 that claims nothing."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 import httpx
 import pytest
@@ -89,6 +90,29 @@ async def test_accepted_alerts_are_on_the_topic(client, settings):
     assert len(response.json()["alerts"]) == 2
     after = high_watermarks(settings.kafka.bootstrap_servers, "alerts.normalized", settings.kafka.partitions)
     assert after == before + 2
+
+
+@pytest.mark.parametrize("path", ["/alerts/webhook/", "/silences/"])
+async def test_a_sender_hanging_up_mid_body_is_not_an_error(settings, api_key, caplog, path):
+    app = create_app(settings)
+    sent: list[dict] = []
+    messages = iter([{"type": "http.request", "body": b'{"name": ', "more_body": True}, {"type": "http.disconnect"}])
+
+    async def receive():
+        return next(messages)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "client": ("127.0.0.1", 5000), "server": ("edge", 80),
+             "headers": [(b"content-type", b"application/json"),
+                         *((k.lower().encode(), v.encode()) for k, v in key_headers(api_key).items())]}
+    async with app.router.lifespan_context(app):
+        await app(scope, receive, send)
+    assert sent[0]["status"] == 499
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 async def test_broker_down_answers_503_and_claims_nothing(settings, api_key, tmp_path):

@@ -40,12 +40,23 @@ class EdgeMetrics:
             registry=self.registry,
         )
 
+        # Labelled children by (driver, status): labels() costs microseconds on every request otherwise.
+        self._children: dict[tuple[str, int], tuple[Any, Any, Any | None]] = {}
+
     def observe(self, *, driver: str, status: int, seconds: float, alerts: int) -> None:
-        source = driver or "unknown"
-        self.requests.labels(source, driver or "none", str(status)).inc()
-        self.accept_latency.labels(str(status)).observe(seconds)
-        if status == 202 and alerts:
-            self.alerts.labels(source).inc(alerts)
+        children = self._children.get((driver, status))
+        if children is None:
+            source = driver or "unknown"
+            children = self._children[(driver, status)] = (
+                self.requests.labels(source, driver or "none", str(status)),
+                self.accept_latency.labels(str(status)),
+                self.alerts.labels(source) if status == 202 else None,  # no empty series for refusals
+            )
+        requests, latency, alerts_counter = children
+        requests.inc()
+        latency.observe(seconds)
+        if alerts_counter is not None and alerts:
+            alerts_counter.inc(alerts)
         if status == 503:
             self.publish_errors.inc()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 from types import ModuleType
@@ -18,7 +17,7 @@ from . import drivers
 from .publisher import OutRecord
 from .responses import EdgeError
 
-Redactor = Callable[[NormalizedAlert], NormalizedAlert]
+Redactor = Callable[..., NormalizedAlert]  # (alert, **fields to set in the same copy) -> redacted alert
 
 
 def choose_driver(payload: dict[str, Any], forced: str | None) -> ModuleType:
@@ -70,7 +69,7 @@ def build_records(
     out: list[OutRecord] = []
     accepted: list[dict[str, str]] = []
     for alert in alerts:
-        enveloped = dataclasses.replace(redact(alert), event_id=new_id(), trace_id=trace_id, received_at=received_at)
+        enveloped = redact(alert, event_id=new_id(), trace_id=trace_id, received_at=received_at)
         value = codec.encode(enveloped)
         out.append(OutRecord(ALERTS_NORMALIZED.name, enveloped.fingerprint.encode(), value))
         ref = chain.link(make_ref(

@@ -17,13 +17,19 @@ straight from the broker and processed first.
 
 A batch agent asks `admit` for the records of a batch and calls `commit` with the marks it
 returned once every admitted record's outputs are acknowledged and its rows are written.
+
+A gap at the end of a partition has no later record to reveal it: faust drops what it fetched when
+a rebalance stops its flow mid-batch, and the fetch position has already moved past those records.
+`stalled` finds such partitions (records on the broker past the mark, and the mark still for a
+while) so the worker can seek its consumer back to the mark; the records then come through the
+agent again, and any it had in fact finished are skipped as redeliveries.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable, MutableMapping
+from collections.abc import AsyncIterator, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -34,6 +40,9 @@ from .context import processing
 log = logging.getLogger(__name__)
 
 FETCH_ATTEMPTS = 5
+# How long a partition's mark may stand still with records past it before they are read again.
+# Longer than a busy agent takes to come back to a partition; a false alarm costs a re-read.
+STALL_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,28 @@ class GapGuard:
         self.filled = 0  # records read past the group consumer (for tests and logs)
         self.redelivered = 0
         self._consumer: AIOKafkaConsumer | None = None
+        # topic -> mark -> (its value, seen unchanged since)
+        self._marks_seen: dict[str, dict[str, tuple[int | None, float]]] = {}
+
+    def stalled(self, topic: str, highwaters: Mapping[int, int | None], now: float,
+                after_s: float = STALL_S) -> list[tuple[int, int]]:
+        """(partition, offset to read again from) for each partition of `topic` in `highwaters`
+        (partition -> the broker's next offset, None when not known yet) whose mark has not moved
+        for `after_s` while records past it exist. Pure but for the time each mark was last seen
+        to move; partitions left out (no longer assigned) are forgotten."""
+        stalled: list[tuple[int, int]] = []
+        seen: dict[str, tuple[int | None, float]] = {}
+        for partition, high in highwaters.items():
+            mark = mark_key(topic, partition)
+            done = self.progress.get(mark)
+            before = self._marks_seen.get(topic, {}).get(mark)
+            since = before[1] if before is not None and before[0] == done else now
+            if done is not None and high is not None and high > done + 1 and now - since >= after_s:
+                stalled.append((partition, done + 1))
+                since = now  # once per period, not on every look
+            seen[mark] = (done, since)
+        self._marks_seen[topic] = seen
+        return stalled
 
     async def admit(self, events: Iterable[Any]) -> Admitted:
         """The records of a batch of events, in offset order per partition, each once: redeliveries

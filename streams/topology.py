@@ -22,6 +22,7 @@ check and analyze only, every topic `shadow.<name>`, no notify, no storage (stre
 from __future__ import annotations
 
 import logging
+import time
 from typing import cast
 
 import faust
@@ -37,7 +38,7 @@ from .check import make_actions_agent, make_dedup_agent, make_incident_agent
 from .check_runtime import CheckRuntime
 from .context import StageContext
 from .deliver import Notifier, make_notify_agent
-from .gaps import GapGuard
+from .gaps import STALL_S, GapGuard
 from .lag import make_lag_refresher
 from .notify_retry import make_retry_agent
 from .shadow import TOPIC_NAMES as SHADOW_TOPICS
@@ -46,6 +47,7 @@ from .storage_consumer import StorageConsumer
 from .worker_app import ChangelogTableManager
 
 log = logging.getLogger(__name__)
+STALL_CHECK_S = STALL_S / 3  # how often the check stage looks for partitions it stopped reading
 
 
 def _same(topic: str) -> str:
@@ -126,6 +128,23 @@ def build_app(settings: Settings, *, shadow: bool = False, store: bool = True) -
             await check.on_timer(ctx, incidents, lambda: _actives(app, name("alerts.changes")))
         except Exception:
             log.exception("check timer failed; trying again on its next tick")
+
+    @app.timer(STALL_CHECK_S, name="check_stalls")
+    async def check_stalls() -> None:
+        """Records a rebalance dropped at the end of a partition: read them again (streams/gaps.py)."""
+        try:
+            if not app.flow_control.is_active():
+                return  # a rebalance is under way: positions are about to be set anyway
+            now = time.monotonic()
+            for stage_guard, topic in ((dedup_guard, name("alerts.normalized")), (guard, name("alerts.changes"))):
+                partitions = {tp.partition: tp for tp in app.assignor.assigned_actives() if tp.topic == topic}
+                highwaters = {p: app.consumer.highwater(tp) for p, tp in partitions.items()}
+                for partition, offset in stage_guard.stalled(topic, highwaters, now):
+                    log.warning("input stalled on %s[%d]: records past offset %d were fetched but never "
+                                "processed; reading again from there", topic, partition, offset - 1)
+                    await app.consumer.seek(partitions[partition], offset)
+        except Exception:
+            log.exception("stall check failed; trying again on its next tick")
 
     app.stage_context = ctx  # type: ignore[attr-defined]  # for tests and shutdown
     app.check_runtime = check  # type: ignore[attr-defined]

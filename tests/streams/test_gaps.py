@@ -79,3 +79,34 @@ def test_a_batch_is_admitted_whole_and_marked_only_on_commit() -> None:
     assert guard.redelivered == 3
     guard.commit(admitted.marks)
     assert progress == {mark_key("t", 0): 4, mark_key("t", 1): 7}
+
+
+STALL_CASES = [
+    # (mark, broker's next offset, seconds the mark stood still) -> where to read again, or None
+    ("records past a mark that stood still", 41, 50, 20.0, 42),
+    ("caught up: the next offset is the mark's next", 41, 42, 60.0, None),
+    ("the mark moved a moment ago", 41, 50, 5.0, None),
+    ("nothing fetched yet, no highwater", 41, None, 60.0, None),
+    ("no mark yet: nowhere known to read from", None, 50, 60.0, None),
+]
+
+
+@pytest.mark.parametrize(("case", "mark", "high", "still_s", "expected"), STALL_CASES, ids=[c[0] for c in STALL_CASES])
+def test_a_partition_whose_mark_stands_still_behind_the_broker_is_stalled(case, mark, high, still_s, expected) -> None:
+    progress = {} if mark is None else {mark_key("t", 0): mark}
+    guard = GapGuard("127.0.0.1:1", progress)
+    assert guard.stalled("t", {0: high}, now=100.0, after_s=15) == []  # the first look only starts the clock
+    found = guard.stalled("t", {0: high}, now=100.0 + still_s, after_s=15)
+    assert found == ([] if expected is None else [(0, expected)])
+
+
+def test_a_stalled_partition_is_reported_once_per_period_and_forgotten_when_unassigned() -> None:
+    progress = {mark_key("t", 0): 9, mark_key("t", 1): 9}
+    guard = GapGuard("127.0.0.1:1", progress)
+    guard.stalled("t", {0: 20, 1: 20}, now=0.0, after_s=15)
+    assert guard.stalled("t", {0: 20, 1: 20}, now=16.0, after_s=15) == [(0, 10), (1, 10)]
+    assert guard.stalled("t", {0: 20, 1: 20}, now=20.0, after_s=15) == []  # not again at once
+    progress[mark_key("t", 0)] = 12  # partition 0 moves on; partition 1 leaves this worker
+    assert guard.stalled("t", {0: 20}, now=32.0, after_s=15) == []
+    assert guard.stalled("t", {0: 20, 1: 20}, now=33.0, after_s=15) == []  # back: its clock starts anew
+    assert guard.stalled("t", {0: 20, 1: 20}, now=48.0, after_s=15) == [(0, 13), (1, 10)]

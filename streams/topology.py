@@ -26,6 +26,7 @@ import time
 from typing import cast
 
 import faust
+from faust.types import TP
 
 from alertstream.config import Settings
 from alertstream.notify.channels import channels_from_settings
@@ -137,12 +138,11 @@ def build_app(settings: Settings, *, shadow: bool = False, store: bool = True) -
                 return  # a rebalance is under way: positions are about to be set anyway
             now = time.monotonic()
             for stage_guard, topic in ((dedup_guard, name("alerts.normalized")), (guard, name("alerts.changes"))):
-                partitions = {tp.partition: tp for tp in app.assignor.assigned_actives() if tp.topic == topic}
-                highwaters = {p: app.consumer.highwater(tp) for p, tp in partitions.items()}
+                highwaters = {p: app.consumer.highwater(TP(topic, p)) for p in _actives(app, topic)}
                 for partition, offset in stage_guard.stalled(topic, highwaters, now):
                     log.warning("input stalled on %s[%d]: records past offset %d were fetched but never "
                                 "processed; reading again from there", topic, partition, offset - 1)
-                    await app.consumer.seek(partitions[partition], offset)
+                    await app.consumer.seek(TP(topic, partition), offset)
         except Exception:
             log.exception("stall check failed; trying again on its next tick")
 

@@ -130,6 +130,7 @@ class WorkerSettings:
     storage_batch_seconds: float = 0.5
     stage_batch_size: int = 500  # records per batch in the check, analyze and notify agents
     stage_batch_seconds: float = 0.02  # longest wait to fill one (the latency it may add per stage)
+    output_linger_ms: int = 50  # the stages' producer: fuller requests, far less broker work per record
 
 
 @dataclass(frozen=True)
@@ -251,6 +252,7 @@ class Settings:
             storage_batch_seconds=_float(env, "ALERTSTREAM_STORAGE_BATCH_SECONDS", 0.5),
             stage_batch_size=_int(env, "ALERTSTREAM_STAGE_BATCH_SIZE", 500, minimum=1),
             stage_batch_seconds=_float(env, "ALERTSTREAM_STAGE_BATCH_SECONDS", 0.02),
+            output_linger_ms=_int(env, "ALERTSTREAM_WORKER_LINGER_MS", 50),
         )
         if worker.stage_batch_seconds <= 0:
             raise ConfigError("ALERTSTREAM_STAGE_BATCH_SECONDS must be above 0 (a batch waits at most this long)")

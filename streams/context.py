@@ -74,7 +74,7 @@ class StageContext:
     def producer(self) -> OutputProducer:
         """One producer for every output of this process (streams/producer.py), opened on first use."""
         if self._producer is None:
-            self._producer = OutputProducer(self.settings.kafka)
+            self._producer = OutputProducer(self.settings.kafka, self.settings.worker.output_linger_ms)
         return self._producer
 
     async def close(self) -> None:

@@ -71,12 +71,12 @@ def _wake(fut: asyncio.Future[None]) -> None:
 
 
 class OutputProducer:
-    def __init__(self, settings: KafkaSettings) -> None:
+    def __init__(self, settings: KafkaSettings, linger_ms: int) -> None:
         config: dict[str, Any] = {
             **settings.producer_config(),
             "partitioner": "murmur2_random",
             # Outputs are awaited per batch, not per request: fill requests instead of sending each record.
-            "linger.ms": max(settings.linger_ms, 5),
+            "linger.ms": linger_ms,
             # A worker is not the edge: keep retrying a slow broker well past the edge's answer deadline.
             "message.timeout.ms": max(settings.publish_timeout_ms, 30_000),
         }

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from alertstream.config import Settings
+from alertstream.heap import freeze_startup_heap
 
 
 def cmd_edge(settings: Settings, args: argparse.Namespace) -> int:
@@ -55,6 +56,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     # faust's terminal spinner turns the root logger to DEBUG so that it can spin on every record:
     # every aiokafka debug line would then be built and filtered (about a tenth of the worker's CPU).
     worker.spinner = None
+    freeze_startup_heap()
     worker.execute_from_commandline()  # returns only at shutdown (SIGINT/SIGTERM)
     return 0
 
@@ -121,6 +123,7 @@ def cmd_store(settings: Settings, args: argparse.Namespace) -> int:
         print("alertstream store: DATABASE_URL is not set", file=sys.stderr)
         return 2
     ensure_topics(settings.kafka, TOPICS)
+    freeze_startup_heap()
     asyncio.run(run_alone(settings))
     return 0
 

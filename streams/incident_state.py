@@ -82,8 +82,17 @@ _FIELD_NAMES = tuple(f.name for f in dataclasses.fields(IncidentState))
 _FIELDS = set(_FIELD_NAMES)
 
 
+_MEMBER_FIELDS = tuple(f.name for f in dataclasses.fields(IncidentAlert))
+_LINK_FIELDS = tuple(f.name for f in dataclasses.fields(Link))
+
+
 def _member_json(member: IncidentAlert) -> dict[str, Any]:
-    data = dataclasses.asdict(member)
+    # asdict's shape, built directly: asdict deep-copies field by field through a generic
+    # recursion, which made it ~3 % of the worker's CPU (each changed row, every batch).
+    data = {name: getattr(member, name) for name in _MEMBER_FIELDS}
+    data["labels"] = dict(member.labels)
+    data["annotations"] = dict(member.annotations)
+    data["links"] = [{name: getattr(link, name) for name in _LINK_FIELDS} for link in member.links]
     for key in ("starts_at", "ends_at"):
         data[key] = data[key].isoformat() if data[key] else None
     return data

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from alertstream.schemas.records import NormalizedAlert
+from alertstream.schemas.records import Link, NormalizedAlert
 from alertstream.streams.incidents import (
     IncidentPolicy,
     IncidentState,
@@ -101,6 +101,8 @@ def test_state_json_is_what_asdict_gives_with_times_as_text() -> None:
 
     state, _ = run(alert("a"), alert("b", at=timedelta(seconds=1)), alert("a", "resolved", at=timedelta(seconds=2)))
     state = dataclasses.replace(state, silenced_by=["s1"], offsets={"alerts.changes": 7}, partition=2)
+    first = next(iter(state.members))
+    state.members[first] = dataclasses.replace(state.members[first], links=[Link("runbook", "https://r/1")])
     expected = dataclasses.asdict(state)
     for key in ("opened_at", "updated_at", "resolved_at", "notified_at", "pending_due"):
         expected[key] = expected[key].isoformat() if expected[key] else None

@@ -14,6 +14,7 @@ import uuid
 from contextlib import ExitStack
 from typing import Any
 
+import psutil
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
@@ -63,6 +64,19 @@ def _stop(proc: subprocess.Popen[bytes], sig: int) -> None:
             proc.wait(5)
 
 
+def cpu_seconds(pids: dict[str, list[int]]) -> dict[str, float]:
+    """CPU time (user + system) of each named group of processes so far."""
+    out: dict[str, float] = {}
+    for name, group in pids.items():
+        for pid in group:
+            try:
+                times = psutil.Process(pid).cpu_times()
+            except psutil.Error:
+                continue
+            out[name] = out.get(name, 0.0) + times.user + times.system
+    return out
+
+
 def percentile(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -77,19 +91,24 @@ def run(stack: Stack, *, alerts_per_s: int, duration_s: float, alerts_per_reques
     out = stack.workdir / "arrivals.json"
     env = {**stack.env, "ALERTSTREAM_WEBHOOK_URL": f"http://127.0.0.1:{port}/hook", "ALERTSTREAM_APP_ID": GROUP}
     sent: dict[str, float] = {}
+    pids: dict[str, list[int]] = {"broker": [stack.broker_pid] if stack.broker_pid else [], "worker": []}
     with ExitStack() as running:  # every process started here is stopped, whatever fails
         receiver = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "bench.receiver", "--port", str(port), "--out", str(out)])
         running.callback(_stop, receiver, signal.SIGTERM)
+        pids["receiver"] = [receiver.pid]
         wait_for_port("127.0.0.1", port, 10, "bench receiver")
         for n in range(workers):  # one consumer group: they share the partitions
             worker = alertstream_process("worker", env, stack.workdir / f"worker-{n}.log", "--no-store")
             running.callback(_stop, worker, signal.SIGINT)
+            pids["worker"].append(worker.pid)
         # PostgreSQL copies in a process of their own, as streams/storage_consumer.py suggests for a busy host.
         store = alertstream_process("store", env, stack.workdir / "store.log")
         running.callback(_stop, store, signal.SIGTERM)
+        pids["store"] = [store.pid]
         edge = uvicorn_app("alertstream.ingest.app:app_from_env", env, stack.workdir / "edge-e2e.log")
         running.callback(edge.stop)
+        pids["edge"] = [edge.proc.pid]
         time.sleep(8 + 4 * (workers - 1))  # the workers' group join (rebalance timeout) before load starts
         headers = {"Authorization": f"Bearer {stack.api_key}"} if stack.api_key else {}
 
@@ -103,6 +122,7 @@ def run(stack: Stack, *, alerts_per_s: int, duration_s: float, alerts_per_reques
                 sent[f"E2E-{run_id}-{i}-{j}"] = at
 
         rate = alerts_per_s / alerts_per_request
+        cpu_before = cpu_seconds(pids)  # start-up (imports, group join) is not the pipeline's work
         acks = asyncio.run(open_loop("127.0.0.1", edge.port, "/alerts/webhook/", headers, body, rate=rate,
                                      duration_s=duration_s, alerts_per_request=alerts_per_request, on_sent=on_sent))
         load_end = time.time()
@@ -111,6 +131,7 @@ def run(stack: Stack, *, alerts_per_s: int, duration_s: float, alerts_per_reques
         while time.monotonic() < deadline and lag(stack.bootstrap, partitions) > 0:
             time.sleep(1)
         time.sleep(1)
+        cpu_used = {name: spent - cpu_before.get(name, 0.0) for name, spent in cpu_seconds(pids).items()}
     arrivals = json.loads(out.read_text()) if out.exists() else {}
     latencies = [arrivals[name] - at for name, at in sent.items() if name in arrivals]
     in_window = [name for name, at in sent.items() if name in arrivals and arrivals[name] - at <= 2.0]
@@ -129,6 +150,9 @@ def run(stack: Stack, *, alerts_per_s: int, duration_s: float, alerts_per_reques
         "ack": acks.summary(),
         "e2e_latency_p50_ms": round(percentile(latencies, 50) * 1000, 1),
         "e2e_latency_p99_ms": round(percentile(latencies, 99) * 1000, 1),
+        # Which process pays for each alert: the costs that decide how many cores a rate needs.
+        "cpu_ms_per_alert_notified": {name: round(spent / len(latencies) * 1000, 3)
+                                      for name, spent in sorted(cpu_used.items())} if latencies else {},
         "lag_at_end_of_load": sum(lag_at_end.values()),
         "lag_at_end_by_topic": lag_at_end,
     }

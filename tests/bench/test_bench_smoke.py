@@ -28,6 +28,8 @@ def test_bench_smoke_runs_every_benchmark(tmp_path: Path) -> None:
     assert results["edge_ingest"]["bare_starlette"]["ok"] > 0
     # How many arrive depends on how loaded the machine is; the smoke run only proves the path works.
     assert results["end_to_end"]["alerts_sent"] > 0 and "alerts_notified" in results["end_to_end"]
+    if results["end_to_end"]["alerts_notified"]:
+        assert {"worker", "store", "edge", "broker"} <= set(results["end_to_end"]["cpu_ms_per_alert_notified"])
     assert results["worker"]["raw_records_per_s"] > 0 and "check_stage_alerts_per_s" in results["worker"]
     assert set(results["verdicts"]) == {"edge_ratio", "edge_rps", "edge_ack_p99", "e2e_rate", "e2e_p99", "worker_ratio"}
     assert "# Benchmarks" in out.stdout

@@ -139,6 +139,25 @@ def replay(changes: list[tuple[int, int, bytes | None, bytes | None]]):
     return states, events
 
 
+def history(key: str, changes: list[tuple[int, int, bytes | None, bytes | None]],
+            emitted: dict[tuple[str, int], list[IncidentEvent]], expected: dict[tuple[str, int], IncidentEvent]) -> str:
+    """One correlation key's inputs as recorded and its events, emitted and replayed: what a failure
+    that happens one run in many needs for a diagnosis."""
+    lines = [f"\nhistory of {key!r}:"]
+    for partition, offset, raw_key, value in changes:
+        if raw_key is not None and raw_key.decode() == key and value is not None:
+            record = CODEC.decode(value)
+            what = (f"{record.fingerprint} {record.status}/{record.severity} {record.event_id} at {record.received_at}"
+                    if isinstance(record, NormalizedAlert) else f"{record.kind} at {record.issued_at}")
+            lines.append(f"  in  [{partition}]@{offset}: {what}")
+    for label, events in (("out", [e for copies in emitted.values() for e in copies[:1]]),
+                          ("replay", list(expected.values()))):
+        for e in sorted((e for e in events if e.correlation_key == key), key=lambda e: (e.incident_id, e.version)):
+            members = sorted((a.fingerprint, a.status) for a in e.alerts)
+            lines.append(f"  {label} {e.incident_id[:8]} v{e.version} {e.reason} {e.status} {e.updated_at} {members}")
+    return "\n".join(lines)
+
+
 def comparable_event(e: IncidentEvent) -> tuple:
     # The lane's channels depend on the worker's configured channels; everything else must match.
     return (e.event_id, e.trace_id, e.reason, e.status, e.severity, e.title, e.correlation_key, e.opened_at,
@@ -195,6 +214,7 @@ def verify(bootstrap: str, alerts: list[NormalizedAlert], app_id: str) -> dict[s
         + str([(i, emitted[i][0].reason, emitted[i][0].correlation_key, emitted[i][0].updated_at.isoformat())
                for i in extra])
         + " missing " + str([(i, expected[i].reason) for i in missing])
+        + history((emitted[extra[0]][0] if extra else expected[missing[0]]).correlation_key, changes, emitted, expected)
     )
     for ident, copies in emitted.items():
         assert {comparable_event(c) for c in copies} == {comparable_event(expected[ident])}, ident

@@ -39,6 +39,7 @@ from .check import make_actions_agent, make_dedup_agent, make_incident_agent
 from .check_runtime import CheckRuntime
 from .context import StageContext
 from .deliver import Notifier, make_notify_agent
+from .fetch import PromptTransport
 from .gaps import STALL_S, GapGuard
 from .lag import make_lag_refresher
 from .notify_retry import make_retry_agent
@@ -87,6 +88,7 @@ def build_app(settings: Settings, *, shadow: bool = False, store: bool = True) -
         Table=BatchChangelogTable,  # a batch's table changes go through the stages' producer
         stream_buffer_maxsize=STREAM_BUFFER,
     )
+    app.transport = PromptTransport(app.conf.broker_consumer, app)  # a short fetch wait: streams/fetch.py
     # Keyed by the production name: a stage sends to "incidents.events" and, in the shadow app,
     # it lands on shadow.incidents.events; a topic the shadow app lacks is a KeyError, never production.
     topics = {

@@ -102,6 +102,12 @@ def render(results: dict[str, Any]) -> str:
                     "cpu_ms_per_alert_notified"):
             lines.append(f"| {key} | {e2e.get(key)} |")
         lines.append(f"| ack p50 / p99 ms | {e2e['ack']['latency_p50_ms']} / {e2e['ack']['latency_p99_ms']} |")
+    light = results.get("end_to_end_light")
+    if light and "error" not in light:
+        lines += ["", f"End to end at a light load ({light.get('offered_alerts_per_s')} alerts/s for "
+                  f"{light.get('duration_s')} s): e2e p50 {light.get('e2e_latency_p50_ms')} ms, p99 "
+                  f"{light.get('e2e_latency_p99_ms')} ms; {light.get('notified_within_2s')} of "
+                  f"{light.get('alerts_notified')} notified within 2 s."]
     worker = results.get("worker")
     if worker:
         lines += ["", "## Worker (check stage alone vs raw consume → produce)", "", "```",

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from alertstream.schemas.records import SEVERITIES, IncidentAlert, Link, NormalizedAlert
+from alertstream.schemas.records import SEVERITIES, IncidentAlert, Link, NormalizedAlert, to_avro
 
 _RANK = {s: len(SEVERITIES) - i for i, s in enumerate(SEVERITIES)}  # critical highest
 _TIMES = ("opened_at", "updated_at", "resolved_at", "notified_at", "pending_due")
@@ -82,17 +82,11 @@ _FIELD_NAMES = tuple(f.name for f in dataclasses.fields(IncidentState))
 _FIELDS = set(_FIELD_NAMES)
 
 
-_MEMBER_FIELDS = tuple(f.name for f in dataclasses.fields(IncidentAlert))
-_LINK_FIELDS = tuple(f.name for f in dataclasses.fields(Link))
-
-
 def _member_json(member: IncidentAlert) -> dict[str, Any]:
-    # asdict's shape, built directly: asdict deep-copies field by field through a generic
-    # recursion, which made it ~3 % of the worker's CPU (each changed row, every batch).
-    data = {name: getattr(member, name) for name in _MEMBER_FIELDS}
-    data["labels"] = dict(member.labels)
-    data["annotations"] = dict(member.annotations)
-    data["links"] = [{name: getattr(link, name) for name in _LINK_FIELDS} for link in member.links]
+    # asdict's shape from the codec's cached field plan (links too): asdict deep-copies field by
+    # field through a generic recursion, ~3 % of the worker's CPU (each changed row, every batch).
+    data = to_avro(member)
+    data["labels"], data["annotations"] = dict(member.labels), dict(member.annotations)
     for key in ("starts_at", "ends_at"):
         data[key] = data[key].isoformat() if data[key] else None
     return data

@@ -23,6 +23,7 @@ import fastavro
 from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
 
 from . import records
+from .compiled import build_codecs
 from .registry import SchemaRegistry
 
 MARKER = b"\xc3\x01"
@@ -118,6 +119,10 @@ class Codec:
                 schema_id = registry.register(schema.fullname, json.dumps(full[schema.fullname]))
                 self._ids[schema.fullname] = schema_id
                 self._by_id[schema_id] = schema
+        self._headers = {name: self._header(name) for name in self.schemas}
+        # Generated writers and readers for the current schemas (schemas/compiled.py); fastavro for the rest.
+        self.compiled = build_codecs({name: s.parsed for name, s in self.schemas.items()}, self._classes,
+                                     [cls.SCHEMA for cls in records.TOP_LEVEL_RECORDS])
 
     @classmethod
     def from_settings(cls, settings: Any) -> Codec:
@@ -125,21 +130,41 @@ class Codec:
         url = getattr(settings, "schema_registry_url", "")
         return cls(registry=SchemaRegistry(url) if url else None)
 
-    def encode(self, record: Any) -> bytes:
-        schema = self.schemas[type(record).SCHEMA]
-        buf = io.BytesIO()
-        schema_id = self._ids.get(schema.fullname)
+    def _header(self, fullname: str) -> bytes:
+        schema_id = self._ids.get(fullname)
         if schema_id is not None:
-            buf.write(bytes([CONFLUENT_MAGIC]) + schema_id.to_bytes(4, "big"))
-        else:
-            buf.write(MARKER)
-            buf.write(schema.fingerprint)
-        fastavro.schemaless_writer(buf, schema.parsed, records.to_avro(record))
+            return bytes([CONFLUENT_MAGIC]) + schema_id.to_bytes(4, "big")
+        return MARKER + self.schemas[fullname].fingerprint
+
+    def encode(self, record: Any) -> bytes:
+        fullname = type(record).SCHEMA
+        fast = self.compiled.get(fullname)
+        if fast is not None:
+            out = bytearray(self._headers[fullname])
+            try:
+                fast.write(out, record)
+                return bytes(out)
+            except Exception:  # noqa: BLE001, S110  # nosec B110
+                pass  # a value it does not expect: fastavro writes it, or raises its own error
+        buf = io.BytesIO()
+        buf.write(self._headers[fullname])
+        fastavro.schemaless_writer(buf, self.schemas[fullname].parsed, records.to_avro(record))
         return buf.getvalue()
 
     def decode(self, data: bytes) -> Any:
         schema = self.writer_schema(data)
         start = 5 if data[:1] == bytes([CONFLUENT_MAGIC]) else 10
+        fast = self.compiled.get(schema.fullname) if schema.reader is None else None
+        if fast is not None:  # written with the current schema
+            if type(data) is not bytes:
+                data = bytes(data)
+            try:
+                record, end = fast.read(data, start)
+            except Exception as exc:
+                raise SchemaError(f"cannot decode {schema.fullname} body: {type(exc).__name__}: {exc}") from exc
+            if end > len(data):
+                raise SchemaError(f"cannot decode {schema.fullname} body: {end - len(data)} bytes missing")
+            return record
         try:
             body = fastavro.schemaless_reader(io.BytesIO(data[start:]), schema.parsed, schema.reader)
         except Exception as exc:  # fastavro raises several types for a truncated or corrupt body

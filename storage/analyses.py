@@ -20,6 +20,7 @@ from alertstream.schemas.records import Analysis, IncidentAlert, IncidentEvent, 
 from alertstream.secrets import DecryptError, Keyring
 
 from .sealed import SealedColumn
+from .writer import columns
 
 # Registered in storage/sealed.py SEALED_COLUMNS, so `alertstream secrets rotate` re-seals it.
 BLOB_COLUMN = SealedColumn("analysis_blobs", "sealed", ("sha256",), "analysis-blob:{sha256}")
@@ -57,19 +58,22 @@ async def save_many(pool: AsyncConnectionPool, items: Sequence[tuple[Analysis, s
         rows.append(
             (analysis.analysis_id, incident.incident_id, incident.version, incident.trace_id, analysis.status,
              analysis.provider, analysis.model, analysis.category, analysis.summary, analysis.probable_cause,
-             analysis.confidence, orjson.dumps(to_avro(analysis.recommendations)).decode(), analysis.fallback_used,
-             analysis.reason, analysis.cache_hit, analysis.follow_up, analysis.tokens_in, analysis.tokens_out,
-             analysis.latency_ms, signature, analysis.prompt_sha256, analysis.response_sha256, analysis.started_at,
-             analysis.finished_at))
+             float(analysis.confidence), orjson.dumps(to_avro(analysis.recommendations)).decode(),
+             analysis.fallback_used, analysis.reason, analysis.cache_hit, analysis.follow_up, analysis.tokens_in,
+             analysis.tokens_out, analysis.latency_ms, signature, analysis.prompt_sha256, analysis.response_sha256,
+             analysis.started_at, analysis.finished_at))
     blobs = [blob for _, _, item_blobs in items for blob in item_blobs] if keyring is not None else []
     async with pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-        await cur.executemany(
+        # One statement for the batch, with binary arrays (storage/writer.py's columns() says why).
+        await cur.execute(
             "INSERT INTO analyses (analysis_id, incident_id, incident_version, trace_id, status, provider, model,"
             " category, summary, probable_cause, confidence, recommendations, fallback_used, reason, cache_hit,"
             " follow_up, tokens_in, tokens_out, latency_ms, signature, prompt_sha256, response_sha256, started_at,"
-            " finished_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
-            " ON CONFLICT (analysis_id) DO NOTHING",
-            rows,
+            " finished_at) SELECT * FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::text[], %b::text[],"
+            " %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::float8[], %b::jsonb[], %b::bool[],"
+            " %b::text[], %b::bool[], %b::bool[], %b::bigint[], %b::bigint[], %b::bigint[], %b::text[], %b::text[],"
+            " %b::text[], %b::timestamptz[], %b::timestamptz[]) ON CONFLICT (analysis_id) DO NOTHING",
+            columns(rows),
         )
         if blobs:
             assert keyring is not None

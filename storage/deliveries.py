@@ -111,13 +111,13 @@ async def claim_many(pool: AsyncConnectionPool, requests: Sequence[ClaimRequest]
     async with pool.connection() as conn, conn.transaction():
         found = await (await conn.execute(
             "SELECT delivery_key, status, attempts, lease_until, first_attempt_at FROM deliveries"
-            " WHERE delivery_key = ANY(%s) ORDER BY delivery_key FOR UPDATE", (keys,),
+            " WHERE delivery_key = ANY(%b::text[]) ORDER BY delivery_key FOR UPDATE", (keys,),
         )).fetchall()
         rows = {key: LedgerRow(status, attempts, lease, first) for key, status, attempts, lease, first in found}
         checked = await (await conn.execute(
             "SELECT now(), r.n, EXISTS (SELECT 1 FROM deliveries d WHERE d.incident_id = r.incident_id"
             " AND d.channel = r.channel AND d.incident_version > r.version AND d.status = 'sent')"
-            " FROM unnest(%s::text[], %s::text[], %s::bigint[]) WITH ORDINALITY AS r(incident_id, channel, version, n)",
+            " FROM unnest(%b::text[], %b::text[], %b::bigint[]) WITH ORDINALITY AS r(incident_id, channel, version, n)",
             ([r.incident_id for r in requests], [r.channel for r in requests],
              [r.incident_version for r in requests]),
         )).fetchall()
@@ -135,8 +135,8 @@ async def claim_many(pool: AsyncConnectionPool, requests: Sequence[ClaimRequest]
                 "INSERT INTO deliveries (delivery_key, incident_id, incident_version, channel, channel_type,"
                 " trace_id, status, attempts, lease_until, first_attempt_at)"
                 " SELECT key, incident, version, channel, ctype, trace, status, attempt, lease, %s FROM unnest("
-                "%s::text[], %s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::int[],"
-                " %s::timestamptz[]) AS v(key, incident, version, channel, ctype, trace, status, attempt, lease)"
+                "%b::text[], %b::text[], %b::bigint[], %b::text[], %b::text[], %b::text[], %b::text[], %b::int[],"
+                " %b::timestamptz[]) AS v(key, incident, version, channel, ctype, trace, status, attempt, lease)"
                 " ON CONFLICT (delivery_key) DO NOTHING RETURNING delivery_key",
                 (now, [r.delivery_key for r in picked], [r.incident_id for r in picked],
                  [r.incident_version for r in picked], [r.channel for r in picked], [r.channel_type for r in picked],
@@ -149,7 +149,7 @@ async def claim_many(pool: AsyncConnectionPool, requests: Sequence[ClaimRequest]
             await conn.execute(
                 "UPDATE deliveries d SET status = 'pending', attempts = v.attempts, lease_until = v.lease,"
                 " channel_type = v.ctype, updated_at = now()"
-                " FROM unnest(%s::text[], %s::int[], %s::timestamptz[], %s::text[]) AS v(key, attempts, lease, ctype)"
+                " FROM unnest(%b::text[], %b::int[], %b::timestamptz[], %b::text[]) AS v(key, attempts, lease, ctype)"
                 " WHERE d.delivery_key = v.key",
                 ([keys[i] for i in resend],
                  [max(rows[keys[i]].attempts, requests[i].attempt) for i in resend],
@@ -159,7 +159,7 @@ async def claim_many(pool: AsyncConnectionPool, requests: Sequence[ClaimRequest]
         if superseded:
             await conn.execute(
                 "UPDATE deliveries SET status = 'superseded', lease_until = NULL, updated_at = now()"
-                " WHERE delivery_key = ANY(%s)", (superseded,),
+                " WHERE delivery_key = ANY(%b::text[])", (superseded,),
             )
 
     claims = []
@@ -218,7 +218,7 @@ async def record_outcomes(pool: AsyncConnectionPool, outcomes: Sequence[Outcome]
             cur = await conn.execute(
                 "UPDATE deliveries d SET status = 'sent', last_status_code = v.code, last_reason = NULL,"
                 " lease_until = NULL, next_attempt_at = NULL, payload = NULL, updated_at = now()"
-                " FROM unnest(%s::text[], %s::int[]) AS v(key, code)"
+                " FROM unnest(%b::text[], %b::int[]) AS v(key, code)"
                 " WHERE d.delivery_key = v.key AND d.status <> 'sent' RETURNING d.delivery_key",
                 ([o.delivery_key for o in sent], [o.status_code for o in sent]),
             )
@@ -228,8 +228,8 @@ async def record_outcomes(pool: AsyncConnectionPool, outcomes: Sequence[Outcome]
                 "UPDATE deliveries d SET status = v.status, last_status_code = v.code, last_reason = v.reason,"
                 " lease_until = NULL, next_attempt_at = v.next_at, payload = COALESCE(v.payload, d.payload),"
                 " updated_at = now()"
-                " FROM unnest(%s::text[], %s::text[], %s::int[], %s::text[], %s::timestamptz[], %s::bytea[],"
-                " %s::int[]) AS v(key, status, code, reason, next_at, payload, attempt)"
+                " FROM unnest(%b::text[], %b::text[], %b::int[], %b::text[], %b::timestamptz[], %b::bytea[],"
+                " %b::int[]) AS v(key, status, code, reason, next_at, payload, attempt)"
                 " WHERE d.delivery_key = v.key AND d.status = 'pending'"
                 " AND (v.attempt IS NULL OR d.attempts = v.attempt)"
                 " RETURNING d.delivery_key",

@@ -6,6 +6,7 @@ database would switch the shared e2e worker's provider."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from alertstream.config import Settings
 from alertstream.ingest.api import ApiContext
 from alertstream.ingest.api.intelligence import routes
 from alertstream.schemas.codec import Codec
+from alertstream.schemas.records import to_avro
 from alertstream.secrets import Keyring, generate_key
 from alertstream.storage import analyses, providers, sealed
 from alertstream.storage.db import open_pool
@@ -156,6 +158,27 @@ async def test_analyses_and_sealed_blobs(env: dict[str, str], pool: object) -> N
     assert reports[0].rotated >= 2
     only_new = Keyring.parse(f"k2:{new_key}")
     assert await analyses.open_blob(pool, only_new, outcome.prompt_sha256) == b"the prompt"  # type: ignore[arg-type]
+
+
+async def test_a_batch_of_analyses_keeps_every_column(env: dict[str, str], pool: object) -> None:
+    # save_many writes the batch as one statement of binary arrays; every column must land as saved.
+    now = datetime.now(UTC)
+    first = dataclasses.replace(to_record(EVENT, outcome_with_text(), now, now), analysis_id="batch-1",
+                                fallback_used=True, cache_hit=True, confidence=1)
+    second = dataclasses.replace(first, analysis_id="batch-2", follow_up=True, recommendations=[])
+    await analyses.save_many(pool, [(first, "sig-1", []), (second, "sig-2", []), (first, "sig-1", [])],  # type: ignore[arg-type]
+                             None)
+    with psycopg.connect(env["DATABASE_URL"]) as conn:
+        rows = conn.execute(
+            "SELECT analysis_id, incident_version, confidence, recommendations, fallback_used, cache_hit, follow_up,"
+            " tokens_in, tokens_out, latency_ms, signature, prompt_sha256, started_at FROM analyses"
+            " WHERE analysis_id LIKE 'batch-%' ORDER BY analysis_id").fetchall()
+    assert rows == [
+        ("batch-1", EVENT.version, 1.0, to_avro(first.recommendations), True, True, False, 10, 5, 42, "sig-1",
+         first.prompt_sha256, now),
+        ("batch-2", EVENT.version, 1.0, [], True, True, True, 10, 5, 42, "sig-2", first.prompt_sha256, now),
+    ]
+    assert to_avro(first.recommendations)  # the local analysis recommends something: the JSON is not trivially []
 
 
 async def test_analyze_command_reanalyzes_a_stored_incident(

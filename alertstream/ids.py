@@ -6,8 +6,10 @@ cut into ids; each keeps uuid4's version and variant bits."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
+import uuid
 
 _CHUNK = 4096
 _lock = threading.Lock()
@@ -35,3 +37,13 @@ def new_id() -> str:
     raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
     raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
     return raw.hex()
+
+
+def name_id(namespace: uuid.UUID, name: str) -> str:
+    """str(uuid.uuid5(namespace, name)) without building a UUID object, which cost more than the
+    SHA-1 itself; the stream stages derive three such ids per alert."""
+    digest = bytearray(hashlib.sha1(namespace.bytes + name.encode(), usedforsecurity=False).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from alertstream.ids import name_id
 from alertstream.schemas.records import IncidentCommand, IncidentEvent, Lane, NormalizedAlert
 
 from . import grouping
@@ -145,7 +146,7 @@ def to_event(
 ) -> IncidentEvent:
     return IncidentEvent(
         # Derived, not random: a replay of the same input rebuilds the same event id.
-        event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{state.incident_id}@{state.version}")),
+        event_id=name_id(uuid.NAMESPACE_URL, f"{state.incident_id}@{state.version}"),
         trace_id=state.last_trace_id,
         incident_id=state.incident_id,
         version=state.version,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from alertstream.ids import name_id
 from alertstream.schemas.records import IncidentCommand, NormalizedAlert
 
 from .incident_state import IncidentState, as_member, higher_severity
@@ -113,7 +114,7 @@ def step_alert(state: IncidentState | None, alert: NormalizedAlert, policy: Inci
 def _open(alert: NormalizedAlert, now: datetime, policy: IncidentPolicy) -> IncidentState:
     key = correlation_key(alert, policy)
     return IncidentState(
-        incident_id=str(uuid.uuid5(_ID_NAMESPACE, f"{key}|{alert.event_id}")),
+        incident_id=name_id(_ID_NAMESPACE, f"{key}|{alert.event_id}"),
         version=1,
         status="acknowledged" if alert.status == "acknowledged" else "open",
         severity=alert.severity,

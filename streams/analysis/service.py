@@ -23,6 +23,7 @@ import httpx
 from psycopg_pool import AsyncConnectionPool
 
 from alertstream.config import Settings
+from alertstream.ids import name_id
 from alertstream.schemas.records import Analysis, IncidentEvent
 from alertstream.secrets import Keyring
 from alertstream.ssrf import guarded_client
@@ -41,7 +42,7 @@ SAVE_BATCH = 500  # stored copies per transaction
 
 def analysis_id(event: IncidentEvent, update: bool = False) -> str:
     """Derived, so a redelivered event rebuilds the same ids."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"analysis:{event.event_id}{':update' if update else ''}"))
+    return name_id(uuid.NAMESPACE_URL, f"analysis:{event.event_id}{':update' if update else ''}")
 
 
 def to_record(event: IncidentEvent, outcome: Outcome, started: datetime, finished: datetime,

@@ -238,7 +238,13 @@ def create_app(settings: Settings, publisher: Publisher | None = None, readiness
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # A fresh idempotent producer's first delivery waits ~500 ms for its producer id unless it has
+        # talked to the broker already: the first webhook after every start paid it. In the
+        # background, so that an edge whose broker is down still starts and says so on /readyz.
+        connecting = asyncio.create_task(asyncio.to_thread(publisher.ping, 5.0)) if own_publisher else None
         yield
+        if connecting is not None:
+            await connecting  # a thread cannot be cancelled; at most ping's timeout
         with contextlib.suppress(Exception):  # last-used times are bookkeeping; shutdown goes on
             await keys.flush()
         await edge.readiness.close()

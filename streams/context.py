@@ -77,6 +77,12 @@ class StageContext:
             self._producer = OutputProducer(self.settings.kafka, self.settings.worker.output_linger_ms)
         return self._producer
 
+    async def connect_outputs(self) -> None:
+        """Open the producer before the first batch needs it (OutputProducer.connect says why)."""
+        producer = self.producer()
+        if not await asyncio.to_thread(producer.connect):
+            log.warning("the broker did not answer at start; the first outputs will wait for it")
+
     async def close(self) -> None:
         if self._producer is not None:
             await asyncio.to_thread(self._producer.close)

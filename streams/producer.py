@@ -108,6 +108,16 @@ class OutputProducer:
         self._kicker = threading.Thread(target=self._kick_loop, name="stage-output-kicker", daemon=True)
         self._kicker.start()
 
+    def connect(self, timeout: float = 10.0) -> bool:
+        """Talk to the broker now (blocking). A fresh idempotent librdkafka producer's first delivery
+        otherwise waits ~500 ms for its producer id: at a light load, the first batch after every
+        worker start (measured: the first 0.3 s of alerts at 100/s took 240-535 ms longer)."""
+        try:
+            self._producer.list_topics(timeout=timeout)
+            return True
+        except KafkaException:
+            return False
+
     def _poll_loop(self) -> None:
         while not self._stop.is_set():
             self._producer.poll(0.05)

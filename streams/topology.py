@@ -122,6 +122,10 @@ def build_app(settings: Settings, *, shadow: bool = False, store: bool = True) -
     app.agent(topics["alerts.changes"], name="check_incidents")(make_incident_agent(ctx, incidents, check, guard))
 
     @app.task
+    async def connect_outputs() -> None:
+        await ctx.connect_outputs()
+
+    @app.task
     async def check_silence_feed() -> None:
         await check.feed_silences(ctx.codec)
 

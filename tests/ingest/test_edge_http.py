@@ -3,8 +3,10 @@ nothing; a broker that stops answering is a 503 that claims nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
+import threading
 
 import httpx
 import pytest
@@ -13,6 +15,7 @@ from confluent_kafka import Consumer, TopicPartition
 from alertstream.config import Settings
 from alertstream.embedded import free_port, start_broker
 from alertstream.ingest.app import create_app
+from alertstream.ingest.publisher import Publisher
 from alertstream.streams.admin import ensure_topics
 
 from ..components import key_headers
@@ -137,3 +140,17 @@ async def test_broker_down_answers_503_and_claims_nothing(settings, api_key, tmp
                 assert ready.status_code == 503 and ready.json()["checks"]["broker"] is False
     finally:
         broker.stop()
+
+
+async def test_the_edge_talks_to_the_broker_as_it_starts(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Otherwise the first webhook after a start waits ~500 ms for the producer's id (ingest/app.py lifespan).
+    pinged = threading.Event()
+
+    def ping(self: Publisher, timeout: float = 2.0) -> bool:
+        pinged.set()
+        return True
+
+    monkeypatch.setattr(Publisher, "ping", ping)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        assert await asyncio.to_thread(pinged.wait, 5), "no broker round trip at start"

@@ -244,7 +244,8 @@ def create_app(settings: Settings, publisher: Publisher | None = None, readiness
         connecting = asyncio.create_task(asyncio.to_thread(publisher.ping, 5.0)) if own_publisher else None
         yield
         if connecting is not None:
-            await connecting  # a thread cannot be cancelled; at most ping's timeout
+            with contextlib.suppress(Exception):  # it only warms the producer; shutdown goes on
+                await connecting  # a thread cannot be cancelled: at most ping's timeout
         with contextlib.suppress(Exception):  # last-used times are bookkeeping; shutdown goes on
             await keys.flush()
         await edge.readiness.close()

@@ -80,7 +80,7 @@ class StageContext:
     async def connect_outputs(self) -> None:
         """Open the producer before the first batch needs it (OutputProducer.connect says why)."""
         producer = self.producer()
-        if not await asyncio.to_thread(producer.connect):
+        if not await asyncio.to_thread(producer.connect, 5.0):  # a stop waits for it while the broker is down
             log.warning("the broker did not answer at start; the first outputs will wait for it")
 
     async def close(self) -> None:

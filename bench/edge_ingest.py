@@ -12,7 +12,7 @@ from typing import Any
 
 from alertstream.embedded import free_port, wait_for_port
 
-from . import wrk
+from . import cpu, wrk
 from .loadgen import LoadResult, closed_loop, open_loop
 from .stack import Stack, uvicorn_app
 
@@ -39,6 +39,20 @@ def _load(port: int, path: str, template: str, duration_s: float, api_key: str, 
                                    concurrency=CONCURRENCY, duration_s=duration_s))
 
 
+def _measured(server_pid: int, stack: Stack, port: int, path: str, template: str, duration_s: float,
+              api_key: str, ok_status: int = 202) -> dict[str, Any]:
+    """One load's summary, with who spent the CPU: the server, the broker and Redis it talks to, the
+    load generator and the whole machine (all share two cores, so they bound each other)."""
+    pids = {"server": [server_pid], "broker": [stack.broker_pid] if stack.broker_pid else [],
+            "redis": cpu.pids_named("redis-server") if stack.redis_url else []}
+    with cpu.measured(pids, generator_in_process=not wrk.available()) as split:
+        result = _load(port, path, template, duration_s, api_key, ok_status)
+    summary: dict[str, Any] = dict(result.summary())
+    summary["cpu_us_per_request"] = split.per_request_us(result.ok())
+    summary["busy_cores"] = split.busy_cores()
+    return summary
+
+
 def _alertmanager(workdir: Path) -> tuple[subprocess.Popen[bytes], int] | None:
     binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
     if not binary:
@@ -61,8 +75,8 @@ def run(stack: Stack, duration_s: float, fixed_rate: float) -> dict[str, Any]:
     edge = uvicorn_app("alertstream.ingest.app:app_from_env", stack.env, stack.workdir / "edge.log")
     try:
         _load(edge.port, "/alerts/webhook/", generic_body(run_id + "w"), min(2.0, duration_s), stack.api_key)
-        results["edge"] = _load(edge.port, "/alerts/webhook/", generic_body(run_id), duration_s,
-                                stack.api_key).summary()
+        results["edge"] = _measured(edge.proc.pid, stack, edge.port, "/alerts/webhook/", generic_body(run_id),
+                                    duration_s, stack.api_key)
         headers = {"Authorization": f"Bearer {stack.api_key}"} if stack.api_key else {}
         template = generic_body(run_id + "r")
         fixed = asyncio.run(open_loop("127.0.0.1", edge.port, "/alerts/webhook/", headers,
@@ -74,16 +88,16 @@ def run(stack: Stack, duration_s: float, fixed_rate: float) -> dict[str, Any]:
     bare = uvicorn_app("bench.bare_app:create_app", stack.env, stack.workdir / "bare.log")
     try:
         _load(bare.port, "/alerts/webhook/", generic_body(run_id), min(2.0, duration_s), "")
-        results["bare_starlette"] = _load(bare.port, "/alerts/webhook/", generic_body(run_id), duration_s,
-                                          "").summary()
+        results["bare_starlette"] = _measured(bare.proc.pid, stack, bare.port, "/alerts/webhook/",
+                                              generic_body(run_id), duration_s, "")
     finally:
         bare.stop()
     am = _alertmanager(stack.workdir)
     if am is not None:
         proc, port = am
         try:
-            results["alertmanager"] = _load(port, "/api/v2/alerts", alertmanager_body(run_id), duration_s,
-                                            "", ok_status=200).summary()
+            results["alertmanager"] = _measured(proc.pid, stack, port, "/api/v2/alerts", alertmanager_body(run_id),
+                                                duration_s, "", ok_status=200)
         finally:
             proc.terminate()
             proc.wait(10)

@@ -14,12 +14,12 @@ import uuid
 from contextlib import ExitStack
 from typing import Any
 
-import psutil
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from alertstream.embedded import free_port, wait_for_port
 
+from .cpu import cpu_seconds
 from .loadgen import open_loop
 from .stack import Stack, alertstream_process, uvicorn_app
 
@@ -62,19 +62,6 @@ def _stop(proc: subprocess.Popen[bytes], sig: int) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
-
-
-def cpu_seconds(pids: dict[str, list[int]]) -> dict[str, float]:
-    """CPU time (user + system) of each named group of processes so far."""
-    out: dict[str, float] = {}
-    for name, group in pids.items():
-        for pid in group:
-            try:
-                times = psutil.Process(pid).cpu_times()
-            except psutil.Error:
-                continue
-            out[name] = out.get(name, 0.0) + times.user + times.system
-    return out
 
 
 def percentile(values: list[float], p: float) -> float:

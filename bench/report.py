@@ -71,6 +71,24 @@ def write(results: dict[str, Any], out_dir: Path, markdown: Path | None) -> None
         markdown.write_text(render(results))
 
 
+CPU_COLUMNS = ("server", "broker", "redis", "load_generator", "machine")
+
+
+def _cpu_split(edge: dict[str, Any]) -> list[str]:
+    """Who spent the two cores during each closed-loop run: the server is only part of it."""
+    rows = [(name, edge[name]) for name in ("edge", "bare_starlette", "alertmanager")
+            if isinstance(edge.get(name), dict) and edge[name].get("cpu_us_per_request")]
+    if not rows:
+        return []
+    lines = ["", "CPU µs per request, by process (machine = every process on it; busy cores in brackets):", "",
+             "| server | " + " | ".join(CPU_COLUMNS) + " |", "| --- |" + " --- |" * len(CPU_COLUMNS)]
+    for name, r in rows:
+        per, busy = r["cpu_us_per_request"], r.get("busy_cores", {})
+        cells = [f"{per[c]}" + (f" ({busy[c]})" if c in busy else "") if c in per else "–" for c in CPU_COLUMNS]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def render(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [
@@ -93,6 +111,7 @@ def render(results: dict[str, Any]) -> str:
                          f"{r['latency_p99_ms']} | {r['errors']} | {r['statuses']} |")
     ratio, concurrency = edge.get("ratio_edge_to_bare"), edge.get("concurrency")
     lines.append(f"\nEdge ÷ bare Starlette: **{ratio}** (concurrency {concurrency}).")
+    lines += _cpu_split(edge)
     e2e = results.get("end_to_end")
     if e2e:
         lines += ["", "## End to end", "", "| measure | value |", "| --- | --- |"]

@@ -26,6 +26,7 @@ def test_bench_smoke_runs_every_benchmark(tmp_path: Path) -> None:
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["edge_ingest"]["edge"]["ok"] > 0
     assert results["edge_ingest"]["bare_starlette"]["ok"] > 0
+    assert {"server", "load_generator", "machine"} <= set(results["edge_ingest"]["edge"]["cpu_us_per_request"])
     # How many arrive depends on how loaded the machine is; the smoke run only proves the path works.
     assert results["end_to_end"]["alerts_sent"] > 0 and "alerts_notified" in results["end_to_end"]
     if results["end_to_end"]["alerts_notified"]:

@@ -24,3 +24,21 @@ def test_a_failed_light_run_is_left_out_of_the_table(tmp_path: Path) -> None:
     results = {"machine": report.machine(), "end_to_end_light": {"error": "RuntimeError: no broker"}}
     report.write(results, tmp_path, tmp_path / "BENCHMARKS.md")
     assert "End to end at a light load (" not in (tmp_path / "BENCHMARKS.md").read_text()
+
+
+def test_the_report_shows_who_spent_the_cpu_during_the_edge_runs(tmp_path: Path) -> None:
+    run = {"requests_per_s": 5000.0, "alerts_per_s": 5000.0, "latency_p50_ms": 12.0, "latency_p99_ms": 20.0,
+           "errors": 0, "statuses": {"202": 75000}}
+    results = {
+        "machine": report.machine(),
+        "edge_ingest": {
+            "edge": {**run, "cpu_us_per_request": {"server": 190.5, "broker": 60.2, "machine": 399.0},
+                     "busy_cores": {"server": 0.95, "broker": 0.3, "machine": 1.99}},
+            "bare_starlette": {**run, "cpu_us_per_request": {"server": 40.1, "load_generator": 20.0,
+                                                             "machine": 86.0}},
+        },
+    }
+    report.write(results, tmp_path, tmp_path / "BENCHMARKS.md")
+    text = (tmp_path / "BENCHMARKS.md").read_text()
+    assert "| edge | 190.5 (0.95) | 60.2 (0.3) | – | – | 399.0 (1.99) |" in text
+    assert "| bare_starlette | 40.1 | – | – | 20.0 | 86.0 |" in text

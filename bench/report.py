@@ -81,7 +81,7 @@ def _cpu_split(edge: dict[str, Any]) -> list[str]:
     if not rows:
         return []
     lines = ["", "CPU µs per request, by process (machine = every process on it; busy cores in brackets):", "",
-             "| server | " + " | ".join(CPU_COLUMNS) + " |", "| --- |" + " --- |" * len(CPU_COLUMNS)]
+             "| run | " + " | ".join(CPU_COLUMNS) + " |", "| --- |" + " --- |" * len(CPU_COLUMNS)]
     for name, r in rows:
         per, busy = r["cpu_us_per_request"], r.get("busy_cores", {})
         cells = [f"{per[c]}" + (f" ({busy[c]})" if c in busy else "") if c in per else "–" for c in CPU_COLUMNS]

@@ -19,6 +19,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
+from alertstream import broker
 from alertstream.config import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -90,11 +91,7 @@ class Publisher:
 
     def ping(self, timeout: float = 2.0) -> bool:
         """Blocking metadata request: is a broker reachable? (Run it in a thread.)"""
-        try:
-            self._producer.list_topics(timeout=timeout)
-            return True
-        except KafkaException:
-            return False
+        return broker.answers(self._producer, timeout)
 
     def close(self, timeout: float = 5.0) -> None:
         self._producer.flush(timeout)
